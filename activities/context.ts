@@ -1,0 +1,23 @@
+import { Context } from '@temporalio/activity';
+
+/**
+ * Activities also run outside a worker (the sandbox bootstraps its cluster
+ * with them): heartbeat and cancellation apply only inside one.
+ */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export function heartbeat(details?: unknown): void {
+  activityContext()?.heartbeat(details);
+}
+
+/** Throws the cancellation if the workflow cancelled this activity. */
+export function throwIfCancelled(): void {
+  const ctx = activityContext();
+  if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+}

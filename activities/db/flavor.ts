@@ -1,0 +1,61 @@
+import type { Flavor as FlavorName } from '../../workflows/logic/gtid';
+import type { Db } from './connection';
+
+/** The replica side of a server, parsed by column name from the flavor's status rows. */
+export interface ReplicationStatus {
+  sourceHost: string;
+  sourcePort: number;
+  ioRunning: boolean;
+  /** The IO thread is trying to connect (MariaDB/MySQL "Connecting"). */
+  ioConnecting: boolean;
+  sqlRunning: boolean;
+  ioErrno: number;
+  ioError: string;
+  sqlErrno: number;
+  sqlError: string;
+  secondsBehind: number | null;
+  /** GTIDs received from the source (may be ahead of what is applied). */
+  received: string;
+  usingGtid: boolean;
+}
+
+export interface SemiSyncStatus {
+  primaryEnabled: boolean;
+  primaryActive: boolean;
+  replicaEnabled: boolean;
+  replicaActive: boolean;
+  primaryClients: number;
+}
+
+/** Where a replica should replicate from; the password is used in SQL only, never returned. */
+export interface SourceSpec {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  heartbeatSeconds: number;
+  connectRetrySeconds: number;
+}
+
+/**
+ * One interface, per-flavor SQL (after Vitess's flavor*.go): activities
+ * decide what to do, a flavor knows how each server family says it.
+ */
+export interface Flavor {
+  readonly name: FlavorName;
+  /** GTIDs this server has written to its binlog: what it would serve as a source. */
+  executed(db: Db): Promise<string>;
+  /** GTIDs applied by the replication SQL thread (or executed, where the flavor has one set). */
+  applied(db: Db): Promise<string>;
+  replicationStatus(db: Db): Promise<ReplicationStatus | null>;
+  semiSyncStatus(db: Db): Promise<SemiSyncStatus>;
+  readOnly(db: Db): Promise<boolean>;
+  setReadOnlyStatements(on: boolean): string[];
+  changeSourceStatements(source: SourceSpec, demotedPrimary: boolean): { sql: string; params: unknown[] }[];
+  startReplicationStatement(): string;
+  stopReplicationStatement(ioOnly: boolean): string;
+  resetReplicationStatement(): string;
+  /** A query returning 0 when the position is reached, -1 (MariaDB) or 1 (MySQL) on timeout. */
+  waitForGtidQuery(gtid: string, timeoutSeconds: number): { sql: string; params: unknown[]; reached: (value: unknown) => boolean };
+  setSemiSyncStatements(primary: boolean): string[];
+}

@@ -1,0 +1,90 @@
+import type { Db } from './connection';
+import type { Flavor, ReplicationStatus, SemiSyncStatus, SourceSpec } from './flavor';
+import { num, nullableNum, text, variables, yes } from './rows';
+import type { Row } from './connection';
+
+/** MariaDB 10.11: domain-server-seq positions, CHANGE MASTER, MASTER_GTID_WAIT. */
+export const mariadb: Flavor = {
+  name: 'mariadb',
+
+  async executed(db: Db) {
+    return String(await db.value('SELECT @@global.gtid_binlog_pos'));
+  },
+
+  async applied(db: Db) {
+    return String(await db.value('SELECT @@global.gtid_slave_pos'));
+  },
+
+  async replicationStatus(db: Db) {
+    const [row] = await db.query('SHOW SLAVE STATUS');
+    return row ? parseMariadbReplicaRow(row) : null;
+  },
+
+  async semiSyncStatus(db: Db) {
+    return parseMariadbSemiSync(
+      variables(await db.query("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%'")),
+      variables(await db.query("SHOW GLOBAL STATUS LIKE 'rpl_semi_sync_%'")),
+    );
+  },
+
+  async readOnly(db: Db) {
+    return Number(await db.value('SELECT @@global.read_only')) === 1;
+  },
+
+  setReadOnlyStatements(on: boolean) {
+    return [`SET GLOBAL read_only = ${on ? 1 : 0}`];
+  },
+
+  changeSourceStatements(source: SourceSpec, demotedPrimary: boolean) {
+    return [{
+      sql: 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, ' +
+        'MASTER_USE_GTID = slave_pos, MASTER_HEARTBEAT_PERIOD = ?, MASTER_CONNECT_RETRY = ?' +
+        // The demoted form folds what this server wrote as a primary into gtid_slave_pos (10.10+).
+        (demotedPrimary ? ', MASTER_DEMOTE_TO_SLAVE = 1' : ''),
+      params: [source.host, source.port, source.user, source.password, source.heartbeatSeconds, source.connectRetrySeconds],
+    }];
+  },
+
+  startReplicationStatement: () => 'START SLAVE',
+  stopReplicationStatement: (ioOnly: boolean) => (ioOnly ? 'STOP SLAVE IO_THREAD' : 'STOP SLAVE'),
+  resetReplicationStatement: () => 'RESET SLAVE ALL',
+
+  waitForGtidQuery(gtid: string, timeoutSeconds: number) {
+    return { sql: 'SELECT MASTER_GTID_WAIT(?, ?) AS reached', params: [gtid, timeoutSeconds], reached: (v: unknown) => Number(v) === 0 };
+  },
+
+  setSemiSyncStatements(primary: boolean) {
+    return [
+      `SET GLOBAL rpl_semi_sync_master_enabled = ${primary ? 'ON' : 'OFF'}`,
+      `SET GLOBAL rpl_semi_sync_slave_enabled = ${primary ? 'OFF' : 'ON'}`,
+    ];
+  },
+};
+
+export function parseMariadbReplicaRow(row: Row): ReplicationStatus {
+  const io = text(row, 'Slave_IO_Running');
+  return {
+    sourceHost: text(row, 'Master_Host'),
+    sourcePort: num(row, 'Master_Port'),
+    ioRunning: yes(io),
+    ioConnecting: io === 'Connecting',
+    sqlRunning: yes(text(row, 'Slave_SQL_Running')),
+    ioErrno: num(row, 'Last_IO_Errno'),
+    ioError: text(row, 'Last_IO_Error'),
+    sqlErrno: num(row, 'Last_SQL_Errno'),
+    sqlError: text(row, 'Last_SQL_Error'),
+    secondsBehind: nullableNum(row, 'Seconds_Behind_Master'),
+    received: text(row, 'Gtid_IO_Pos'),
+    usingGtid: text(row, 'Using_Gtid') !== 'No' && text(row, 'Using_Gtid') !== '',
+  };
+}
+
+export function parseMariadbSemiSync(vars: Record<string, string>, status: Record<string, string>): SemiSyncStatus {
+  return {
+    primaryEnabled: yes(vars.rpl_semi_sync_master_enabled),
+    primaryActive: yes(status.rpl_semi_sync_master_status),
+    replicaEnabled: yes(vars.rpl_semi_sync_slave_enabled),
+    replicaActive: yes(status.rpl_semi_sync_slave_status),
+    primaryClients: Number(status.rpl_semi_sync_master_clients ?? 0),
+  };
+}

@@ -1,0 +1,95 @@
+import type { Db, Row } from './connection';
+import type { Flavor, ReplicationStatus, SemiSyncStatus, SourceSpec } from './flavor';
+import { num, nullableNum, text, variables, yes } from './rows';
+
+/**
+ * MySQL 8.0.22+ and 8.4: uuid:interval GTID sets, CHANGE REPLICATION SOURCE,
+ * super_read_only as the fence. Columns are read by their new names first,
+ * then the pre-8.0.22 ones.
+ */
+export const mysqlFlavor: Flavor = {
+  name: 'mysql',
+
+  async executed(db: Db) {
+    return String(await db.value('SELECT @@global.gtid_executed'));
+  },
+
+  // MySQL's gtid_executed already holds what the applier has committed.
+  async applied(db: Db) {
+    return String(await db.value('SELECT @@global.gtid_executed'));
+  },
+
+  async replicationStatus(db: Db) {
+    const [row] = await db.query('SHOW REPLICA STATUS');
+    return row ? parseMysqlReplicaRow(row) : null;
+  },
+
+  async semiSyncStatus(db: Db) {
+    return parseMysqlSemiSync(
+      variables(await db.query("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%'")),
+      variables(await db.query("SHOW GLOBAL STATUS LIKE 'rpl_semi_sync_%'")),
+    );
+  },
+
+  async readOnly(db: Db) {
+    return Number(await db.value('SELECT @@global.read_only')) === 1;
+  },
+
+  // super_read_only also stops accounts with SUPER / CONNECTION_ADMIN.
+  setReadOnlyStatements(on: boolean) {
+    return on ? ['SET GLOBAL super_read_only = ON'] : ['SET GLOBAL super_read_only = OFF', 'SET GLOBAL read_only = OFF'];
+  },
+
+  changeSourceStatements(source: SourceSpec) {
+    return [{
+      sql: 'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, ' +
+        'SOURCE_AUTO_POSITION = 1, SOURCE_HEARTBEAT_PERIOD = ?, SOURCE_CONNECT_RETRY = ?, GET_SOURCE_PUBLIC_KEY = 1',
+      params: [source.host, source.port, source.user, source.password, source.heartbeatSeconds, source.connectRetrySeconds],
+    }];
+  },
+
+  startReplicationStatement: () => 'START REPLICA',
+  stopReplicationStatement: (ioOnly: boolean) => (ioOnly ? 'STOP REPLICA IO_THREAD' : 'STOP REPLICA'),
+  resetReplicationStatement: () => 'RESET REPLICA ALL',
+
+  waitForGtidQuery(gtid: string, timeoutSeconds: number) {
+    return { sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS reached', params: [gtid, timeoutSeconds], reached: (v: unknown) => Number(v) === 0 };
+  },
+
+  setSemiSyncStatements(primary: boolean) {
+    return [
+      `SET GLOBAL rpl_semi_sync_source_enabled = ${primary ? 'ON' : 'OFF'}`,
+      `SET GLOBAL rpl_semi_sync_replica_enabled = ${primary ? 'OFF' : 'ON'}`,
+    ];
+  },
+};
+
+export function parseMysqlReplicaRow(row: Row): ReplicationStatus {
+  const io = text(row, 'Replica_IO_Running', 'Slave_IO_Running');
+  return {
+    sourceHost: text(row, 'Source_Host', 'Master_Host'),
+    sourcePort: num(row, 'Source_Port', 'Master_Port'),
+    ioRunning: yes(io),
+    ioConnecting: io === 'Connecting',
+    sqlRunning: yes(text(row, 'Replica_SQL_Running', 'Slave_SQL_Running')),
+    ioErrno: num(row, 'Last_IO_Errno'),
+    ioError: text(row, 'Last_IO_Error'),
+    sqlErrno: num(row, 'Last_SQL_Errno'),
+    sqlError: text(row, 'Last_SQL_Error'),
+    secondsBehind: nullableNum(row, 'Seconds_Behind_Source', 'Seconds_Behind_Master'),
+    received: text(row, 'Retrieved_Gtid_Set').replace(/\s+/g, ''),
+    usingGtid: num(row, 'Auto_Position') === 1,
+  };
+}
+
+/** Plugin names changed in 8.0.26 (source/replica); the old master/slave ones still load. */
+export function parseMysqlSemiSync(vars: Record<string, string>, status: Record<string, string>): SemiSyncStatus {
+  const pick = (record: Record<string, string>, a: string, b: string) => record[a] ?? record[b];
+  return {
+    primaryEnabled: yes(pick(vars, 'rpl_semi_sync_source_enabled', 'rpl_semi_sync_master_enabled')),
+    primaryActive: yes(pick(status, 'rpl_semi_sync_source_status', 'rpl_semi_sync_master_status')),
+    replicaEnabled: yes(pick(vars, 'rpl_semi_sync_replica_enabled', 'rpl_semi_sync_slave_enabled')),
+    replicaActive: yes(pick(status, 'rpl_semi_sync_replica_status', 'rpl_semi_sync_slave_status')),
+    primaryClients: Number(pick(status, 'rpl_semi_sync_source_clients', 'rpl_semi_sync_master_clients') ?? 0),
+  };
+}

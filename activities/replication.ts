@@ -1,0 +1,71 @@
+import { parseAddress } from '../workflows/logic/address';
+import { resolveCredentials } from './db/credentials';
+import type { ReplicationStatus } from './db/flavor';
+import type { ChangeResult } from './read-only';
+import type { ServerArgs } from './server-state';
+import { withFlavor } from './with-flavor';
+
+export interface ReplicationResult extends ChangeResult {
+  replication: ReplicationStatus | null;
+}
+
+/** Replication heartbeat: a silent source is noticed within a few seconds (with slave_net_timeout). */
+export const HEARTBEAT_SECONDS = 1;
+const CONNECT_RETRY_SECONDS = 1;
+
+export async function stopReplication(args: ServerArgs & { ioOnly: boolean }): Promise<ReplicationResult> {
+  return withFlavor(args.address, args.access, async (db, flavor) => {
+    const before = await flavor.replicationStatus(db);
+    const running = before && (before.ioRunning || before.ioConnecting || (!args.ioOnly && before.sqlRunning));
+    if (!running) return { address: args.address, changed: false, replication: before };
+    await db.query(flavor.stopReplicationStatement(args.ioOnly));
+    return { address: args.address, changed: true, replication: await flavor.replicationStatus(db) };
+  });
+}
+
+export async function startReplication(args: ServerArgs): Promise<ReplicationResult> {
+  return withFlavor(args.address, args.access, async (db, flavor) => {
+    const before = await flavor.replicationStatus(db);
+    if (!before) throw new Error(`${args.address} has no replication source to start`);
+    if ((before.ioRunning || before.ioConnecting) && before.sqlRunning) return { address: args.address, changed: false, replication: before };
+    await db.query(flavor.startReplicationStatement());
+    return { address: args.address, changed: true, replication: await flavor.replicationStatus(db) };
+  });
+}
+
+/** Forgets the source entirely (a promoted primary replicates from nobody). */
+export async function resetReplication(args: ServerArgs): Promise<ReplicationResult> {
+  return withFlavor(args.address, args.access, async (db, flavor) => {
+    if (!(await flavor.replicationStatus(db))) return { address: args.address, changed: false, replication: null };
+    await db.query(flavor.stopReplicationStatement(false));
+    await db.query(flavor.resetReplicationStatement());
+    return { address: args.address, changed: true, replication: null };
+  });
+}
+
+/**
+ * Points the server at `source` with GTID auto-positioning and starts
+ * replication. Already replicating from there with both threads up: no change.
+ * `demotedPrimary`: the server was a primary, so MariaDB keeps what it
+ * wrote as part of its replication position (checkJoinable comes first).
+ */
+export async function changeSource(args: ServerArgs & { source: string; demotedPrimary?: boolean }): Promise<ReplicationResult> {
+  const { host, port } = parseAddress(args.source);
+  return withFlavor(args.address, args.access, async (db, flavor) => {
+    const before = await flavor.replicationStatus(db);
+    const sameSource = before && before.sourceHost === host && before.sourcePort === port && before.usingGtid;
+    if (sameSource && (before.ioRunning || before.ioConnecting) && before.sqlRunning) {
+      return { address: args.address, changed: false, replication: before };
+    }
+    if (before) await db.query(flavor.stopReplicationStatement(false));
+    if (!sameSource) {
+      const { user, password } = resolveCredentials(args.access.replication);
+      const source = { host, port, user, password, heartbeatSeconds: HEARTBEAT_SECONDS, connectRetrySeconds: CONNECT_RETRY_SECONDS };
+      for (const statement of flavor.changeSourceStatements(source, args.demotedPrimary ?? false)) {
+        await db.query(statement.sql, statement.params, { secrets: [password] });
+      }
+    }
+    await db.query(flavor.startReplicationStatement());
+    return { address: args.address, changed: true, replication: await flavor.replicationStatus(db) };
+  });
+}

@@ -1,0 +1,61 @@
+import type { Flavor as FlavorName } from '../workflows/logic/gtid';
+import { Access, Db, withDb } from './db/connection';
+import type { ReplicationStatus, SemiSyncStatus } from './db/flavor';
+import { detectFlavor } from './db/flavors';
+
+export interface ServerArgs {
+  address: string;
+  access: Access;
+}
+
+export interface ServerState {
+  address: string;
+  reachable: true;
+  version: string;
+  flavor: FlavorName;
+  serverId: number;
+  /** GTIDs in this server's binlog. */
+  executed: string;
+  /** GTIDs applied by its replication applier. */
+  applied: string;
+  readOnly: boolean;
+  /** null when this server replicates from nobody. */
+  replication: ReplicationStatus | null;
+  semiSync: SemiSyncStatus;
+}
+
+export interface UnreachableServer {
+  address: string;
+  reachable: false;
+  error: string;
+}
+
+export async function readServerState(db: Db): Promise<ServerState> {
+  const { flavor, version } = await detectFlavor(db);
+  return {
+    address: db.address,
+    reachable: true,
+    version,
+    flavor: flavor.name,
+    serverId: Number(await db.value('SELECT @@global.server_id')),
+    executed: await flavor.executed(db),
+    applied: await flavor.applied(db),
+    readOnly: await flavor.readOnly(db),
+    replication: await flavor.replicationStatus(db),
+    semiSync: await flavor.semiSyncStatus(db),
+  };
+}
+
+/** Everything gtidflow decides from, read in one visit; changes nothing. */
+export async function getServerState(args: ServerArgs): Promise<ServerState> {
+  return withDb(args.address, args.access, readServerState);
+}
+
+/** The same, but an unreachable server is an answer, not a failure (inspection, detection). */
+export async function probeServer(args: ServerArgs): Promise<ServerState | UnreachableServer> {
+  try {
+    return await getServerState(args);
+  } catch (err) {
+    return { address: args.address, reachable: false, error: (err as Error).message };
+  }
+}

@@ -1,0 +1,36 @@
+import type { LocalAccounts } from '../local/cluster';
+import type { SandboxState } from './state';
+
+/** What `sandbox up --json` prints: addresses and password files, never a password. */
+export interface SandboxEndpoints {
+  temporal: { address: string; ui: string | null };
+  clusters: {
+    name: string;
+    servers: { host: string; port: number }[];
+    writer: { host: string; port: number };
+    reader: { host: string; port: number };
+  }[];
+  credentials: {
+    admin: { user: string; passwordFile: string };
+    app: { user: string; passwordFile: string };
+  };
+}
+
+const LOOPBACK = '127.0.0.1';
+
+export function sandboxEndpoints(state: SandboxState, accounts: LocalAccounts): SandboxEndpoints {
+  const t = state.temporal;
+  return {
+    temporal: 'port' in t ? { address: `${LOOPBACK}:${t.port}`, ui: `http://${LOOPBACK}:${t.uiPort}` } : { address: t.external, ui: null },
+    clusters: [{
+      name: state.cluster,
+      servers: state.servers.map((s) => ({ host: LOOPBACK, port: s.port })),
+      writer: { host: LOOPBACK, port: state.haproxy.writerPort },
+      reader: { host: LOOPBACK, port: state.haproxy.readerPort },
+    }],
+    credentials: {
+      admin: { user: accounts.admin.user, passwordFile: accounts.admin.passwordFile! },
+      app: { user: accounts.app.user, passwordFile: accounts.app.passwordFile! },
+    },
+  };
+}
