@@ -6,7 +6,7 @@ export interface TemporalSettings {
 
 export function temporalSettings(sandboxAddress?: string): TemporalSettings {
   return {
-    address: process.env.TEMPORAL_ADDRESS ?? sandboxAddress ?? '127.0.0.1:7233',
-    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    address: process.env.TEMPORAL_ADDRESS || sandboxAddress || '127.0.0.1:7233',
+    namespace: process.env.TEMPORAL_NAMESPACE || 'default',
   };
 }

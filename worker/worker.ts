@@ -9,14 +9,21 @@ export interface WorkerOptions {
   taskQueue?: string;
 }
 
+export interface RunningWorker {
+  worker: Worker;
+  /** Closes the worker's connection; call after the worker has stopped. */
+  close(): Promise<void>;
+}
+
 /** The gtidflow worker: every workflow and activity on one task queue. */
-export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+export async function createWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: opts.address });
-  return Worker.create({
+  const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     activities,
   });
+  return { worker, close: () => connection.close() };
 }
