@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { QuorumVerdict, ReplicaView, judgePrimary } from '../../workflows/logic/quorum';
+
+const HEARTBEAT = 10;
+
+/** lost-io: IO thread stopped; lost-silent: no event past the heartbeat timeout; ok / ok-at-timeout: still hears the primary; down: unreachable. */
+type Shape = 'lost-io' | 'lost-silent' | 'ok' | 'ok-at-timeout' | 'down';
+
+function replica(shape: Shape, index: number): ReplicaView {
+  const address = `r${index + 1}:3306`;
+  switch (shape) {
+    case 'lost-io':
+      return { address, reachable: true, ioRunning: false, secondsSinceLastEvent: 1 };
+    case 'lost-silent':
+      return { address, reachable: true, ioRunning: true, secondsSinceLastEvent: HEARTBEAT + 1 };
+    case 'ok':
+      return { address, reachable: true, ioRunning: true };
+    case 'ok-at-timeout':
+      return { address, reachable: true, ioRunning: true, secondsSinceLastEvent: HEARTBEAT };
+    case 'down':
+      // an unreachable replica is no witness, whatever it last reported
+      return { address, reachable: false, ioRunning: false, secondsSinceLastEvent: 999 };
+  }
+}
+
+const cases: Array<[probeFailures: number, replicas: Shape[], verdict: QuorumVerdict, reason: string]> = [
+  [0, ['lost-io', 'lost-io'], 'alive', 'the primary answered the last probe'],
+  [1, ['lost-io', 'lost-io'], 'suspect', 'the primary failed 1 probe(s) in a row (threshold 3)'],
+  [2, [], 'suspect', 'the primary failed 2 probe(s) in a row (threshold 3)'],
+  [3, ['lost-io', 'lost-silent', 'ok'], 'dead', 'the primary failed 3 probe(s) in a row (threshold 3) and 2 of 3 reachable replica(s) lost it'],
+  [5, ['lost-io'], 'dead', 'the primary failed 5 probe(s) in a row (threshold 3) and 1 of 1 reachable replica(s) lost it'],
+  [3, ['lost-io', 'ok'], 'unreachable-from-manager', 'the primary failed 3 probe(s) in a row (threshold 3) but only 1 of 2 reachable replica(s) lost it: the manager may be cut off'],
+  [3, ['ok', 'ok', 'ok-at-timeout'], 'unreachable-from-manager', 'the primary failed 3 probe(s) in a row (threshold 3) but only 0 of 3 reachable replica(s) lost it: the manager may be cut off'],
+  [3, ['lost-io', 'down', 'down', 'ok'], 'unreachable-from-manager', 'the primary failed 3 probe(s) in a row (threshold 3) but only 1 of 2 reachable replica(s) lost it: the manager may be cut off'],
+  [3, ['lost-silent', 'down', 'down'], 'dead', 'the primary failed 3 probe(s) in a row (threshold 3) and 1 of 1 reachable replica(s) lost it'],
+  [3, ['down', 'down'], 'dead-no-witness', 'the primary failed 3 probe(s) in a row (threshold 3) and no replica is reachable to confirm it'],
+  [3, [], 'dead-no-witness', 'the primary failed 3 probe(s) in a row (threshold 3) and no replica is reachable to confirm it'],
+];
+
+describe('judgePrimary', () => {
+  for (const [probeFailures, shapes, verdict, reason] of cases) {
+    it(`${probeFailures} failures, replicas [${shapes.join(', ')}] -> ${verdict}`, () => {
+      const result = judgePrimary({ probeFailures, threshold: 3, replicas: shapes.map(replica), heartbeatTimeoutSeconds: HEARTBEAT });
+      assert.deepEqual(result, { verdict, reason });
+    });
+  }
+});

@@ -1,0 +1,66 @@
+import type { GtidOps } from './gtid';
+
+interface Entry {
+  domain: number;
+  server: number;
+  seq: number;
+}
+
+/** One entry per replication domain. Ordering is by seq only, as MASTER_GTID_WAIT compares. */
+type Position = Map<number, Entry>;
+
+const UINT32_MAX = 4294967295;
+
+function parseEntry(text: string): Entry {
+  const match = /^(\d+)-(\d+)-(\d+)$/.exec(text);
+  if (!match) throw new Error(`invalid MariaDB GTID "${text}": expected domain-server-seq`);
+  const [domain, server, seq] = match.slice(1).map(Number);
+  if (domain > UINT32_MAX || server > UINT32_MAX || !Number.isSafeInteger(seq)) {
+    throw new Error(`invalid MariaDB GTID "${text}": number out of range`);
+  }
+  return { domain, server, seq };
+}
+
+function keepHighest(position: Position, entry: Entry): void {
+  const held = position.get(entry.domain);
+  if (!held || entry.seq > held.seq) position.set(entry.domain, entry);
+}
+
+function parse(text: string): Position {
+  const position: Position = new Map();
+  if (text.trim() === '') return position;
+  for (const part of text.split(',')) keepHighest(position, parseEntry(part.trim()));
+  return position;
+}
+
+function format(position: Position): string {
+  return [...position.values()]
+    .sort((x, y) => x.domain - y.domain)
+    .map((e) => `${e.domain}-${e.server}-${e.seq}`)
+    .join(',');
+}
+
+/** Entries of a that b does not reach; `sameSeqDiffers` also keeps an equal seq from another server. */
+function subtract(a: Position, b: Position, sameSeqDiffers = false): Position {
+  const rest: Position = new Map();
+  for (const entry of a.values()) {
+    const other = b.get(entry.domain);
+    const split = sameSeqDiffers && other?.seq === entry.seq && other.server !== entry.server;
+    if (!other || entry.seq > other.seq || split) rest.set(entry.domain, entry);
+  }
+  return rest;
+}
+
+export const mariadbGtid: GtidOps = {
+  normalize: (position) => format(parse(position)),
+  contains: (a, b) => subtract(parse(b), parse(a)).size === 0,
+  subtract: (a, b) => format(subtract(parse(a), parse(b))),
+  divergent: (a, b) => format(subtract(parse(a), parse(b), true)),
+  union(a, b) {
+    const merged = parse(a);
+    for (const entry of parse(b).values()) keepHighest(merged, entry);
+    return format(merged);
+  },
+  isEmpty: (position) => parse(position).size === 0,
+  transactionCount: (position) => [...parse(position).values()].reduce((sum, e) => sum + e.seq, 0),
+};
