@@ -1,6 +1,7 @@
 import { parseAddress } from '../workflows/logic/address';
 import { resolveCredentials } from './db/credentials';
-import type { ReplicationStatus } from './db/flavor';
+import type { Db } from './db/connection';
+import type { Flavor, ReplicationStatus } from './db/flavor';
 import type { ChangeResult } from './read-only';
 import type { ServerArgs } from './server-state';
 import { withFlavor } from './with-flavor';
@@ -12,6 +13,7 @@ export interface ReplicationResult extends ChangeResult {
 /** Replication heartbeat: a silent source is noticed within a few seconds (with slave_net_timeout). */
 export const HEARTBEAT_SECONDS = 1;
 const CONNECT_RETRY_SECONDS = 1;
+const SETTLE_MS = 2_000;
 
 export async function stopReplication(args: ServerArgs & { ioOnly: boolean }): Promise<ReplicationResult> {
   return withFlavor(args.address, args.access, async (db, flavor) => {
@@ -28,9 +30,25 @@ export async function startReplication(args: ServerArgs): Promise<ReplicationRes
     const before = await flavor.replicationStatus(db);
     if (!before) throw new Error(`${args.address} has no replication source to start`);
     if ((before.ioRunning || before.ioConnecting) && before.sqlRunning) return { address: args.address, changed: false, replication: before };
-    await db.query(flavor.startReplicationStatement());
-    return { address: args.address, changed: true, replication: await flavor.replicationStatus(db) };
+    return { address: args.address, changed: true, replication: await startAndSettle(db, flavor) };
   });
+}
+
+/**
+ * START returns before the threads run: wait (briefly) until each is
+ * running, connecting or stopped with an error, so the status returned is
+ * the one a second call would see.
+ */
+async function startAndSettle(db: Db, flavor: Flavor): Promise<ReplicationStatus | null> {
+  await db.query(flavor.startReplicationStatement());
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const status = await flavor.replicationStatus(db);
+    const ioSettled = !status || status.ioRunning || status.ioConnecting || status.ioErrno > 0;
+    const sqlSettled = !status || status.sqlRunning || status.sqlErrno > 0;
+    if ((ioSettled && sqlSettled) || Date.now() > deadline) return status;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** Forgets the source entirely (a promoted primary replicates from nobody). */
@@ -65,7 +83,6 @@ export async function changeSource(args: ServerArgs & { source: string; demotedP
         await db.query(statement.sql, statement.params, { secrets: [password] });
       }
     }
-    await db.query(flavor.startReplicationStatement());
-    return { address: args.address, changed: true, replication: await flavor.replicationStatus(db) };
+    return { address: args.address, changed: true, replication: await startAndSettle(db, flavor) };
   });
 }

@@ -43,8 +43,8 @@ export class Db {
 
 export async function connect(address: string, access: Pick<Access, 'admin' | 'tls' | 'connectTimeoutMs'>): Promise<Db> {
   const { host, port } = parseAddress(address);
-  const { user, password } = resolveCredentials(access.admin);
   try {
+    const { user, password } = resolveCredentials(access.admin);
     const conn = await mysql.createConnection({
       host, port, user, password,
       connectTimeout: access.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,

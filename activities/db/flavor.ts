@@ -58,4 +58,6 @@ export interface Flavor {
   /** A query returning 0 when the position is reached, -1 (MariaDB) or 1 (MySQL) on timeout. */
   waitForGtidQuery(gtid: string, timeoutSeconds: number): { sql: string; params: unknown[]; reached: (value: unknown) => boolean };
   setSemiSyncStatements(primary: boolean): string[];
+  /** MySQL's CLONE INSTANCE; flavors without one leave it out. */
+  cloneStatement?(host: string, port: number, admin: { user: string; password: string }): { sql: string; params: unknown[] };
 }

@@ -1,3 +1,4 @@
+import { gtidUnion } from '../../workflows/logic/gtid';
 import type { Db } from './connection';
 import type { Flavor, ReplicationStatus, SemiSyncStatus, SourceSpec } from './flavor';
 import { num, nullableNum, text, variables, yes } from './rows';
@@ -7,8 +8,11 @@ import type { Row } from './connection';
 export const mariadb: Flavor = {
   name: 'mariadb',
 
+  // The binlog alone misses what a provisioned server got from a dump (only
+  // gtid_slave_pos holds that), so executed is the per-domain latest of both.
   async executed(db: Db) {
-    return String(await db.value('SELECT @@global.gtid_binlog_pos'));
+    const [row] = await db.query('SELECT @@global.gtid_binlog_pos AS binlog, @@global.gtid_slave_pos AS slave');
+    return gtidUnion('mariadb', String(row.binlog), String(row.slave));
   },
 
   async applied(db: Db) {
@@ -67,7 +71,8 @@ export function parseMariadbReplicaRow(row: Row): ReplicationStatus {
     sourceHost: text(row, 'Master_Host'),
     sourcePort: num(row, 'Master_Port'),
     ioRunning: yes(io),
-    ioConnecting: io === 'Connecting',
+    // MariaDB also says "Preparing" between connecting and streaming (seen on 10.11).
+    ioConnecting: io === 'Connecting' || io === 'Preparing',
     sqlRunning: yes(text(row, 'Slave_SQL_Running')),
     ioErrno: num(row, 'Last_IO_Errno'),
     ioError: text(row, 'Last_IO_Error'),

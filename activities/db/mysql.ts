@@ -56,6 +56,10 @@ export const mysqlFlavor: Flavor = {
     return { sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS reached', params: [gtid, timeoutSeconds], reached: (v: unknown) => Number(v) === 0 };
   },
 
+  cloneStatement(host: string, port: number, admin: { user: string; password: string }) {
+    return { sql: 'CLONE INSTANCE FROM ?@?:? IDENTIFIED BY ?', params: [admin.user, host, port, admin.password] };
+  },
+
   setSemiSyncStatements(primary: boolean) {
     return [
       `SET GLOBAL rpl_semi_sync_source_enabled = ${primary ? 'ON' : 'OFF'}`,

@@ -36,7 +36,7 @@ export const address = (server: { port: number }) => `127.0.0.1:${server.port}`;
  * holds a transaction the others lack. `app` has no SUPER and no READ ONLY
  * ADMIN, so read_only really stops it.
  */
-async function createAccounts(port: number, accounts: LocalAccounts): Promise<void> {
+export async function createAccounts(port: number, accounts: LocalAccounts): Promise<void> {
   const conn = await rootConnection(port);
   const q = (sql: string, params: unknown[] = []) => conn.query(sql, params);
   try {

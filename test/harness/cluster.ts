@@ -1,9 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Access } from '../../activities/db/connection';
-import { accessOf, address, LocalAccounts, localAccounts, startLocalCluster } from '../../client/local/cluster';
+import { accessOf, address, createAccounts, LocalAccounts, localAccounts, startLocalCluster } from '../../client/local/cluster';
 import { LocalMariadb, rootConnection, startMariadb, stopMariadb } from '../../client/local/mariadb';
 import { freePort } from '../../client/local/ports';
+import { changeSource, resetReplication } from '../../activities/replication';
+import { setReadOnly } from '../../activities/read-only';
+import { setSemiSync } from '../../activities/semi-sync';
+import { getServerState } from '../../activities/server-state';
+import { waitForGtid } from '../../activities/wait-for-gtid';
 import { atEnd, track, untrack } from './cleanup';
 import { tempDir } from './tempdir';
 
@@ -17,6 +22,8 @@ export interface TestCluster {
   sql(server: number, statement: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   stop(server: number): Promise<void>;
   start(server: number): Promise<void>;
+  /** A new, empty server with the cluster's accounts, replicating from nobody; its index is returned. */
+  addServer(): Promise<number>;
 }
 
 /**
@@ -54,10 +61,47 @@ export async function startTestCluster(size: number): Promise<TestCluster> {
       servers[i] = await startMariadb(s.dir, s.port, s.serverId);
       track(servers[i].pid);
     },
+    async addServer() {
+      const n = servers.length + 1;
+      const server = await startMariadb(path.join(dir, 'servers', `s${n}`), await freePort(), n);
+      track(server.pid);
+      await createAccounts(server.port, accounts);
+      servers.push(server);
+      cluster.addresses.push(address(server));
+      return n - 1;
+    },
   };
   atEnd(async () => {
     await Promise.all(cluster.servers.map((s) => stopMariadb(s.pid).then(() => untrack(s.pid))));
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return cluster;
+}
+
+/** Back to the starting shape between test cases: server 0 the writable primary, the rest replicating from it. */
+export async function resetTopology(cluster: TestCluster): Promise<void> {
+  const { access, addresses } = cluster;
+  const [primary, ...replicas] = addresses;
+  await resetReplication({ address: primary, access });
+  await setReadOnly({ address: primary, access, readOnly: false });
+  for (const replica of replicas) {
+    await setReadOnly({ address: replica, access, readOnly: true });
+    await setSemiSync({ address: replica, access, primary: false });
+    await changeSource({ address: replica, access, source: primary });
+  }
+  await setSemiSync({ address: primary, access, primary: true });
+}
+
+/** Waits until every replica has applied what the primary has executed. */
+export async function waitForReplicas(cluster: TestCluster, primary = 0): Promise<void> {
+  const gtid = await primaryExecuted(cluster, primary);
+  for (const [i, address] of cluster.addresses.entries()) {
+    if (i === primary) continue;
+    const result = await waitForGtid({ address, access: cluster.access, gtid, timeoutSeconds: 20 });
+    if (!result.reached) throw new Error(`${address} did not reach ${gtid}`);
+  }
+}
+
+async function primaryExecuted(cluster: TestCluster, primary: number): Promise<string> {
+  return (await getServerState({ address: cluster.addresses[primary], access: cluster.access })).executed;
 }

@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { parseAddress } from '../workflows/logic/address';
+import { heartbeat } from './context';
+import { Credentials, resolveCredentials } from './db/credentials';
+import type { Db } from './db/connection';
+import type { Flavor } from './db/flavor';
+import type { ServerArgs } from './server-state';
+import { withFlavor } from './with-flavor';
+
+/**
+ * How a new or diverged server gets the data: `dump` (a consistent
+ * mariadb-dump/mysqldump with its GTID position), `clone` (MySQL's CLONE
+ * INSTANCE), or `script:<command>`, the operator's own tool.
+ */
+export type ProvisionMethod = 'dump' | 'clone' | `script:${string}`;
+
+export interface ProvisionArgs extends ServerArgs {
+  source: string;
+  method: ProvisionMethod;
+}
+
+/**
+ * Replaces the server's data with a copy of `source` and sets its GTID
+ * position to the copy's, leaving replication configured but not started
+ * (changeSource comes next). Destructive by nature: the workflow decides it
+ * applies. Already replicating from `source`, healthy: nothing to do.
+ */
+export async function provision(args: ProvisionArgs): Promise<{ address: string; changed: boolean; executed: string }> {
+  return withFlavor(args.address, args.access, async (db, flavor) => {
+    const replication = await flavor.replicationStatus(db);
+    const { host, port } = parseAddress(args.source);
+    if (replication && replication.sourceHost === host && replication.sourcePort === port && replication.sqlRunning && !replication.ioErrno) {
+      return { address: args.address, changed: false, executed: await flavor.executed(db) };
+    }
+    const admin = resolveCredentials(args.access.admin);
+    if (args.method === 'clone') await cloneInstance(db, flavor, args, admin);
+    else await withDefaultsFile(admin, async (defaults) => {
+      await detach(db, flavor);
+      if (args.method === 'dump') await dumpAndLoad(defaults, args.source, args.address);
+      else await runOperatorScript(args.method.slice('script:'.length), defaults, args.source, args.address);
+    });
+    return { address: args.address, changed: true, executed: await flavor.executed(db) };
+  });
+}
+
+/** The target forgets its own replication and binlog history before the copy lands. */
+async function detach(db: Db, flavor: Flavor): Promise<void> {
+  if (await flavor.replicationStatus(db)) {
+    await db.query(flavor.stopReplicationStatement(false));
+    await db.query(flavor.resetReplicationStatement());
+  }
+  await db.query('RESET MASTER');
+}
+
+async function cloneInstance(db: Db, flavor: Flavor, args: ProvisionArgs, admin: Credentials): Promise<void> {
+  const { host, port } = parseAddress(args.source);
+  const statement = flavor.cloneStatement?.(host, port, admin);
+  if (!statement) throw ApplicationFailure.nonRetryable(`${args.address}: ${flavor.name} has no CLONE INSTANCE; provision with dump or script`, 'Unsupported');
+  await db.query(statement.sql, statement.params, { timeoutMs: 6 * 3600_000, secrets: [admin.password] });
+}
+
+/** Passwords reach command-line tools through a 0600 file, never argv (visible in ps) or the environment. */
+async function withDefaultsFile<T>(admin: Credentials, work: (file: string) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gtidflow-provision-'));
+  const file = path.join(dir, 'client.cnf');
+  fs.writeFileSync(file, `[client]\nuser=${admin.user}\npassword="${admin.password.replace(/["\\]/g, '\\$&')}"\n`, { mode: 0o600 });
+  try {
+    return await work(file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * mariadb-dump --single-transaction --gtid --master-data: a consistent copy
+ * that ends by setting gtid_slave_pos to its own position. Loaded with
+ * sql_log_bin=0 so the target writes no transaction of its own.
+ */
+async function dumpAndLoad(defaults: string, source: string, target: string): Promise<void> {
+  const from = parseAddress(source);
+  const to = parseAddress(target);
+  const dump = spawn('mariadb-dump', [
+    `--defaults-extra-file=${defaults}`, `--host=${from.host}`, `--port=${from.port}`,
+    '--single-transaction', '--gtid', '--master-data=1', '--all-databases', '--routines', '--events', '--triggers',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const load = spawn('mariadb', [
+    `--defaults-extra-file=${defaults}`, `--host=${to.host}`, `--port=${to.port}`, '--init-command=SET SESSION sql_log_bin = 0',
+  ], { stdio: ['pipe', 'ignore', 'pipe'] });
+  dump.stdout.pipe(load.stdin);
+  const beat = setInterval(() => heartbeat({ provisioning: target, from: source }), 2_000);
+  try {
+    const [dumped, loaded] = await Promise.all([exitOf(dump, 'mariadb-dump'), exitOf(load, 'mariadb')]);
+    if (dumped) throw ApplicationFailure.retryable(`dump of ${source} failed: ${dumped}`, 'ProvisionFailed');
+    if (loaded) throw ApplicationFailure.retryable(`load into ${target} failed: ${loaded}`, 'ProvisionFailed');
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/**
+ * The operator's script gets the source and target and a client defaults
+ * file in its environment; it must leave the target holding the source's
+ * data with its GTID position set.
+ */
+async function runOperatorScript(command: string, defaults: string, source: string, target: string): Promise<void> {
+  const child = spawn('/bin/sh', ['-c', command], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, GTIDFLOW_SOURCE: source, GTIDFLOW_TARGET: target, GTIDFLOW_CLIENT_DEFAULTS: defaults },
+  });
+  const beat = setInterval(() => heartbeat({ provisioning: target, script: command }), 2_000);
+  try {
+    const failed = await exitOf(child, command);
+    if (failed) throw ApplicationFailure.nonRetryable(`provisioning script failed: ${failed}`, 'ProvisionFailed');
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** Resolves '' on exit 0, else the exit code and the last lines of stderr. */
+function exitOf(child: ReturnType<typeof spawn>, name: string): Promise<string> {
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+  return new Promise((resolve) => {
+    child.on('error', (err) => resolve(`${name}: ${err.message}`));
+    child.on('close', (code) => resolve(code === 0 ? '' : `${name} exited ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`));
+  });
+}

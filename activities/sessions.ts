@@ -1,0 +1,31 @@
+import type { ServerArgs } from './server-state';
+import { withDb } from './db/connection';
+
+/** Threads that are not client sessions: replication, the server's own, and ours. */
+const SYSTEM_COMMANDS = ['Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker'];
+
+/**
+ * Ends every client session except replication, the server's own threads
+ * and gtidflow's: after read_only, a session can still be mid-statement or
+ * hold a transaction open (DESIGN.md, safety rule 4). Already none: no change.
+ */
+export async function killClientConnections(args: ServerArgs): Promise<{ address: string; killed: number }> {
+  return withDb(args.address, args.access, async (db) => {
+    const keepUsers = ['system user', 'event_scheduler', args.access.admin.user, args.access.replication.user];
+    const sessions = await db.query(
+      'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN (?) AND COMMAND NOT IN (?)',
+      [keepUsers, SYSTEM_COMMANDS],
+    );
+    let killed = 0;
+    for (const { id } of sessions) {
+      try {
+        await db.query('KILL CONNECTION ?', [Number(id)]);
+        killed++;
+      } catch (err) {
+        // The session ended by itself between the list and the kill.
+        if (!/Unknown thread id/i.test((err as Error).message)) throw err;
+      }
+    }
+    return { address: args.address, killed };
+  });
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { before, beforeEach, test } from 'node:test';
+import { changeSource, resetReplication, startReplication, stopReplication } from '../../activities/replication';
+import { setReadOnly } from '../../activities/read-only';
+import { setSemiSync } from '../../activities/semi-sync';
+import { getServerState } from '../../activities/server-state';
+import { waitForGtid } from '../../activities/wait-for-gtid';
+import { activityRunner } from '../harness/activity';
+import { resetTopology, startTestCluster, TestCluster, waitForReplicas } from '../harness/cluster';
+
+let cluster: TestCluster;
+let run: ReturnType<typeof activityRunner>;
+const server = (i: number) => ({ address: cluster.addresses[i], access: cluster.access });
+const state = (i: number) => run(getServerState, server(i));
+
+before(async () => {
+  cluster = await startTestCluster(3);
+  run = activityRunner(cluster);
+  await cluster.sql(0, 'CREATE DATABASE IF NOT EXISTS t');
+});
+
+beforeEach(async () => {
+  await resetTopology(cluster);
+});
+
+test('setReadOnly: twice in a row gives the same end state, the second changes nothing', async () => {
+  assert.deepEqual(await run(setReadOnly, { ...server(1), readOnly: false }), { address: cluster.addresses[1], changed: true, readOnly: false });
+  assert.equal((await state(1)).readOnly, false);
+  assert.deepEqual(await run(setReadOnly, { ...server(1), readOnly: false }), { address: cluster.addresses[1], changed: false, readOnly: false });
+  assert.equal((await run(setReadOnly, { ...server(1), readOnly: true })).changed, true);
+  assert.equal((await state(1)).readOnly, true);
+});
+
+test('setSemiSync: the primary side on exactly the primary, idempotent', async () => {
+  assert.equal((await run(setSemiSync, { ...server(0), primary: true })).changed, false);
+  assert.equal((await run(setSemiSync, { ...server(1), primary: true })).changed, true);
+  assert.equal((await run(setSemiSync, { ...server(1), primary: true })).changed, false);
+  const s = await state(1);
+  assert.equal(s.semiSync.primaryEnabled, true);
+  assert.equal(s.semiSync.replicaEnabled, false);
+  assert.equal((await run(setSemiSync, { ...server(1), primary: false })).changed, true);
+  assert.equal((await state(1)).semiSync.primaryEnabled, false);
+});
+
+test('stopReplication / startReplication: IO only, all, each twice', async () => {
+  const io = await run(stopReplication, { ...server(1), ioOnly: true });
+  assert.equal(io.changed, true);
+  assert.equal(io.replication?.ioRunning, false);
+  assert.equal(io.replication?.sqlRunning, true);
+  assert.equal((await run(stopReplication, { ...server(1), ioOnly: true })).changed, false);
+  const all = await run(stopReplication, { ...server(1), ioOnly: false });
+  assert.equal(all.changed, true);
+  assert.equal(all.replication?.sqlRunning, false);
+  assert.equal((await run(stopReplication, { ...server(1), ioOnly: false })).changed, false);
+  assert.equal((await run(startReplication, server(1))).changed, true);
+  assert.equal((await run(startReplication, server(1))).changed, false);
+  const s = await state(1);
+  assert.equal(s.replication?.sqlRunning, true);
+});
+
+test('resetReplication: forgets the source; twice is the same', async () => {
+  assert.equal((await run(resetReplication, server(2))).changed, true);
+  assert.equal((await state(2)).replication, null);
+  assert.equal((await run(resetReplication, server(2))).changed, false);
+  await assert.rejects(run(startReplication, server(2)), /has no replication source/);
+});
+
+test('changeSource + waitForGtid move a replica between sources with no lost rows', async () => {
+  await cluster.sql(0, 'CREATE TABLE t.move (id INT PRIMARY KEY)');
+  await cluster.sql(0, 'INSERT INTO t.move VALUES (1), (2), (3)');
+  await waitForReplicas(cluster);
+  // Server 2 replicates from server 1 (a chain), then rows keep coming on the primary.
+  assert.equal((await run(changeSource, { ...server(2), source: cluster.addresses[1] })).changed, true);
+  assert.equal((await run(changeSource, { ...server(2), source: cluster.addresses[1] })).changed, false);
+  await cluster.sql(0, 'INSERT INTO t.move VALUES (4), (5)');
+  const target = (await state(0)).executed;
+  const waited = await run(waitForGtid, { ...server(2), gtid: target, timeoutSeconds: 20 });
+  assert.equal(waited.reached, true);
+  const s2 = await state(2);
+  assert.equal(s2.replication?.sourcePort, cluster.servers[1].port);
+  assert.deepEqual((await cluster.sql(2, 'SELECT id FROM t.move ORDER BY id')).map((r) => r.id), [1, 2, 3, 4, 5]);
+});
+
+test('changeSource from a half-done state (replication stopped, not repointed) completes the step', async () => {
+  await run(stopReplication, { ...server(2), ioOnly: false });
+  const result = await run(changeSource, { ...server(2), source: cluster.addresses[0] });
+  assert.equal(result.changed, true);
+  assert.equal(result.replication?.sqlRunning, true);
+  assert.equal((await run(changeSource, { ...server(2), source: cluster.addresses[0] })).changed, false);
+});
+
+test('waitForGtid: a position nobody has times out with reached=false', async () => {
+  const start = Date.now();
+  const result = await run(waitForGtid, { ...server(1), gtid: '0-1-999999', timeoutSeconds: 2 });
+  assert.equal(result.reached, false);
+  assert.ok(Date.now() - start >= 1900, 'returned before its timeout');
+});
