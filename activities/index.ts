@@ -9,3 +9,5 @@ export { promote } from './promote';
 export { checkJoinable } from './joinable';
 export { provision } from './provision';
 export { publishTopology } from './topology';
+export { runHook } from './hooks';
+export { fenceWriter, readRoutes, routeWriter } from './router/haproxy';

@@ -1,4 +1,11 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Client } from '@temporalio/client';
+import type { OperationKind } from '../workflows/model';
+import { parseAddress } from '../workflows/logic/address';
+import { applyCluster } from './cluster-apply';
+import { followOperation, requestOperation } from './operations';
+import { readClusterSpec } from './spec';
+import { clusterStatus, formatStatus } from './status';
 import { connectClient } from './connect';
 import { findClusterSpec } from './clusters';
 import { formatInspection, inspectCluster } from './inspect';
@@ -13,14 +20,22 @@ const USAGE = `usage: gtidflow <command>
   sandbox down                        stop every process of the sandbox (data is kept)
   sandbox status [--json]             the sandbox's processes, roles and pids
   inspect <cluster> [--json]          read every server of a cluster through a workflow
+  cluster apply -f <spec.yaml>        register a cluster (its conductor workflow cluster:<name>)
+  status <cluster> [--json]           recorded state and each server's live state
+  promote <cluster> [--candidate host:port] [--update-only]
+                                      switchover: the candidate (or the best replica) becomes primary
+  demote <cluster> [--candidate host:port] [--update-only]
+                                      the same, said from the old primary's side
+  failover <cluster> [--candidate host:port] [--update-only] [--reason text]
+                                      unplanned failover: fence the primary, elect, promote
   worker                              run the gtidflow worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)`;
 
 /** A mistake in the command line: usage is printed, exit code 2. */
 class UsageError extends Error {}
 
-function options(args: string[], spec: Record<string, { type: 'string' | 'boolean' }>) {
+function options<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], spec: T) {
   try {
-    return parseArgs({ args, options: spec, allowPositionals: true, strict: true });
+    return parseArgs({ args, options: spec, allowPositionals: true, strict: true } as const);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -67,14 +82,35 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('inspect takes one cluster name');
     const spec = findClusterSpec(positionals[0]);
-    const client = await connectClient(installationSettings());
-    try {
+    await withClient(async (client) => {
       const result = await inspectCluster(client, spec);
       print(result, Boolean(values.json), () => formatInspection(result));
-    } finally {
-      await client.connection.close();
-    }
+    });
   },
+
+  async cluster(args) {
+    const { values, positionals } = options(args, { file: { type: 'string', short: 'f' } });
+    if (positionals[0] !== 'apply' || positionals.length !== 1) throw new UsageError('cluster takes: apply -f <spec.yaml>');
+    if (!values.file) throw new UsageError('cluster apply needs -f <spec.yaml>');
+    const spec = readClusterSpec(values.file);
+    await withClient(async (client) => {
+      const { created, viewId } = await applyCluster(client, spec);
+      console.log(created ? `cluster ${spec.name} registered: view 1, primary ${spec.servers.find((s) => s.status === 'PRIMARY')!.address}` : `cluster ${spec.name} already registered (view ${viewId}); nothing changed`);
+    });
+  },
+
+  async status(args) {
+    const { values, positionals } = options(args, { json: { type: 'boolean' } });
+    if (positionals.length !== 1) throw new UsageError('status takes one cluster name');
+    await withClient(async (client) => {
+      const status = await clusterStatus(client, positionals[0]);
+      print(status, Boolean(values.json), () => formatStatus(status));
+    });
+  },
+
+  promote: (args) => operation('switchover', args),
+  demote: (args) => operation('switchover', args),
+  failover: (args) => operation('failover', args),
 
   async worker(args) {
     options(args, {});
@@ -86,6 +122,30 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     await runWorker(settings);
   },
 };
+
+async function withClient(work: (client: Client) => Promise<void>): Promise<void> {
+  const client = await connectClient(installationSettings());
+  try {
+    await work(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Starts an operation through the cluster's conductor and follows it to its end. */
+async function operation(kind: OperationKind, args: string[]): Promise<void> {
+  const { values, positionals } = options(args, { candidate: { type: 'string' }, 'update-only': { type: 'boolean' }, reason: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError(`${kind} takes one cluster name`);
+  if (values.candidate) parseAddress(values.candidate);
+  await withClient(async (client) => {
+    const started = await requestOperation(client, positionals[0], {
+      kind, candidate: values.candidate, updateOnly: values['update-only'], reason: values.reason ?? 'operator request',
+    });
+    console.log(`${kind} #${started.id} started: ${started.workflowId}`);
+    const result = await followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
+    console.log(result.summary);
+  });
+}
 
 export async function main(argv: string[]): Promise<void> {
   const [name, ...args] = argv;

@@ -26,6 +26,11 @@ export const clusterSpecSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _'),
   servers: z.array(server).min(1),
   credentials: z.object({ admin: credentialsRef, replication: credentialsRef }).strict(),
+  hooks: z.object({
+    beforeFailover: z.array(z.string().min(1)).default([]),
+    afterFailover: z.array(z.string().min(1)).default([]),
+    afterSwitchover: z.array(z.string().min(1)).default([]),
+  }).strict().optional(),
   router: z.object({
     haproxy: z.object({
       adminSocket: z.string().min(1),

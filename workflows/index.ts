@@ -1,2 +1,5 @@
 /** Every workflow the worker registers (the bundle's entry point). */
 export { inspect } from './inspect';
+export { cluster } from './cluster';
+export { switchover } from './switchover';
+export { failover } from './failover';

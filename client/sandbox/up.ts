@@ -6,6 +6,7 @@ import { startHaproxy, isHaproxyRunning } from '../local/haproxy';
 import { freePort, isPortFree } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
 import { isTemporalRunning, startTemporal } from '../local/temporal';
+import { applyCluster } from '../cluster-apply';
 import { connectClient } from '../connect';
 import { temporalSettings } from '../settings';
 import { TASK_QUEUE } from '../../worker/worker';
@@ -75,7 +76,7 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
     saveState(state);
   }
 
-  writeClusterSpec(servers.map((s) => address(s)), address(primary), accounts);
+  const spec = writeClusterSpec(servers.map((s) => address(s)), address(primary), accounts);
 
   if (!isRunning(state.worker.pid, WORKER_MARK)) {
     const cli = path.join(__dirname, '..', 'gtidflow.js');
@@ -84,12 +85,13 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
     saveState(state);
   }
   await waitForWorker(client, TASK_QUEUE, state.worker.pid!, paths.log('worker'));
+  await applyCluster(client, spec);
   await client.connection.close();
   return sandboxEndpoints(state, accounts);
 }
 
 /** The cluster as a spec file: what `gtidflow inspect sandbox` and later `cluster apply` read. */
-function writeClusterSpec(servers: string[], primary: string, accounts: ReturnType<typeof localAccounts>): void {
+function writeClusterSpec(servers: string[], primary: string, accounts: ReturnType<typeof localAccounts>): ClusterSpec {
   const access = accessOf(accounts);
   const spec: ClusterSpec = {
     name: CLUSTER,
@@ -99,4 +101,5 @@ function writeClusterSpec(servers: string[], primary: string, accounts: ReturnTy
   };
   fs.mkdirSync(paths.clusters(), { recursive: true });
   fs.writeFileSync(path.join(paths.clusters(), `${CLUSTER}.yaml`), toYaml(spec));
+  return spec;
 }

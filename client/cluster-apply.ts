@@ -1,0 +1,63 @@
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { ClusterState } from '../workflows/model';
+import { CLUSTER } from '../workflows/search-attributes';
+import { TASK_QUEUE } from '../worker/worker';
+import { inspectCluster } from './inspect';
+import type { ClusterSpec } from './spec';
+
+export const clusterWorkflowId = (name: string) => `cluster:${name}`;
+
+/** The recorded state a new cluster starts from: view 1, its servers as the spec says. */
+export function initialState(spec: ClusterSpec, at: string): ClusterState {
+  const servers = spec.servers.map((s) => ({ address: s.address, status: s.status, penalty: s.penalty, capability: 'read-write' as const, databases: {} }));
+  const primary = servers.find((s) => s.status === 'PRIMARY')!.address;
+  const members = servers.filter((s) => s.status !== 'FAULTY').map((s) => s.address);
+  return {
+    config: {
+      name: spec.name,
+      access: spec.credentials,
+      router: spec.router?.haproxy ?? null,
+      hooks: spec.hooks ?? { beforeFailover: [], afterFailover: [], afterSwitchover: [] },
+    },
+    servers,
+    primary,
+    viewId: 1,
+    views: [{ viewId: 1, at, primary, members, joined: members, left: [], operation: 'cluster apply' }],
+    operation: null,
+    operationCount: 0,
+    lastOperation: null,
+  };
+}
+
+/**
+ * Registers a cluster: every server must answer with the given credentials
+ * (checked through the inspect workflow, so the worker resolves them), then
+ * its conductor workflow starts. Already registered: nothing changes.
+ */
+export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{ created: boolean; viewId: number }> {
+  const inspection = await inspectCluster(client, spec);
+  const problems = inspection.servers.filter((s) => !s.reachable).map((s) => (s.reachable ? '' : `${s.address}: ${s.error}`));
+  if (problems.length) throw new Error(`cluster ${spec.name} not registered: ${problems.join('; ')}`);
+  const flavors = new Set(inspection.servers.map((s) => (s.reachable ? s.flavor : '')));
+  if (flavors.size > 1) throw new Error(`cluster ${spec.name} not registered: it mixes ${[...flavors].join(' and ')} servers`);
+  const state = initialState(spec, new Date().toISOString());
+  try {
+    await client.workflow.start('cluster', {
+      taskQueue: TASK_QUEUE,
+      workflowId: clusterWorkflowId(spec.name),
+      args: [state],
+      typedSearchAttributes: [{ key: CLUSTER, value: spec.name }],
+      staticSummary: `conductor of cluster ${spec.name}`,
+      staticDetails: `${spec.servers.length} servers, registered with primary ${state.primary}`,
+    });
+    return { created: true, viewId: 1 };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const described = await client.workflow.getHandle(clusterWorkflowId(spec.name)).describe();
+    const memo = (await described.memo)?.state as { viewId: number; servers: { address: string }[] } | undefined;
+    const recorded = new Set(memo?.servers.map((s) => s.address));
+    const same = memo && recorded.size === spec.servers.length && spec.servers.every((s) => recorded.has(s.address));
+    if (!same) throw new Error(`cluster ${spec.name} is already registered with other servers (${[...recorded].join(', ')}): add or remove servers with gtidflow server add/remove`);
+    return { created: false, viewId: memo.viewId };
+  }
+}

@@ -1,0 +1,52 @@
+import { type Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { OperationRequest, OperationStarted } from '../workflows/cluster';
+import type { OperationResult } from '../workflows/model';
+import { clusterWorkflowId } from './cluster-apply';
+import { oneLine } from './connect';
+
+/** Asks the cluster's conductor for an operation; a refusal (busy, unknown server) comes back as one line. */
+export async function requestOperation(client: Client, cluster: string, request: OperationRequest): Promise<OperationStarted> {
+  const handle = client.workflow.getHandle(clusterWorkflowId(cluster));
+  try {
+    return await handle.executeUpdate<OperationStarted, [OperationRequest]>('requestOperation', { args: [request] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new Error(`${request.kind} refused: ${oneLine(err.cause ?? err)}`);
+    if ((err as Error).name === 'WorkflowNotFoundError') throw new Error(`unknown cluster "${cluster}": register it with gtidflow cluster apply -f`);
+    throw err;
+  }
+}
+
+/**
+ * Follows an operation step by step (its `progress` query) until it ends;
+ * rejects with the operation's own reason when it fails.
+ */
+export async function followOperation(client: Client, workflowId: string, print: (line: string) => void): Promise<OperationResult> {
+  const handle = client.workflow.getHandle(workflowId);
+  let shown = 0;
+  const showNew = async () => {
+    try {
+      const steps = await handle.query<string[]>('progress');
+      for (; shown < steps.length; shown++) print(steps[shown]);
+    } catch {
+      // no worker answers queries right now; the result still comes
+    }
+  };
+  const result = handle.result() as Promise<OperationResult>;
+  let done = false;
+  void result.finally(() => (done = true)).catch(() => undefined);
+  while (!done) {
+    await showNew();
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 300))]);
+  }
+  await showNew();
+  try {
+    return await result;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      let cause: Error | undefined = err.cause;
+      while (cause && (cause as { cause?: Error }).cause) cause = (cause as { cause?: Error }).cause;
+      throw new Error(`${workflowId} failed: ${oneLine(cause ?? err)}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+import type { Client } from '@temporalio/client';
+import type { Access } from '../activities/db/connection';
+import { probeServer } from '../activities/server-state';
+import { formatAddress } from '../workflows/logic/address';
+import type { memoOf } from '../workflows/cluster';
+import { clusterWorkflowId } from './cluster-apply';
+
+export interface ClusterStatus {
+  cluster: string;
+  viewId: number;
+  primary: string;
+  servers: { address: string; status: string; readOnly: boolean | null; replicatingFrom: string | null; gtid: string | null; penalty: number; error?: string }[];
+  operation: ReturnType<typeof memoOf>['operation'];
+  lastOperation: ReturnType<typeof memoOf>['lastOperation'];
+}
+
+/**
+ * The recorded state from the conductor's memo (no worker needed), with
+ * each server's live facts read directly by this process.
+ */
+export async function clusterStatus(client: Client, cluster: string): Promise<ClusterStatus> {
+  let memo: ReturnType<typeof memoOf> & { access: Access };
+  try {
+    const described = await client.workflow.getHandle(clusterWorkflowId(cluster)).describe();
+    memo = (await described.memo)?.state as typeof memo;
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') throw new Error(`unknown cluster "${cluster}": register it with gtidflow cluster apply -f`);
+    throw err;
+  }
+  const servers = await Promise.all(memo.servers.map(async (s) => {
+    const live = await probeServer({ address: s.address, access: { ...memo.access, connectTimeoutMs: 1000 } });
+    return live.reachable
+      ? { address: s.address, status: s.status, readOnly: live.readOnly, gtid: live.executed, penalty: s.penalty,
+          replicatingFrom: live.replication ? formatAddress(live.replication.sourceHost, live.replication.sourcePort) : null }
+      : { address: s.address, status: s.status, readOnly: null, replicatingFrom: null, gtid: null, penalty: s.penalty, error: live.error };
+  }));
+  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation };
+}
+
+export function formatStatus(status: ClusterStatus): string {
+  const op = status.operation ? `running ${status.operation.kind} #${status.operation.id}` : 'idle';
+  const last = status.lastOperation ? `; last: ${status.lastOperation.kind} #${status.lastOperation.id} ${status.lastOperation.outcome}: ${status.lastOperation.message}` : '';
+  const rows = status.servers.map((s) => [
+    s.address, s.status, `penalty=${s.penalty}`,
+    s.error ? 'unreachable' : s.readOnly ? 'read-only' : 'writable',
+    s.replicatingFrom ? `replicates from ${s.replicatingFrom}` : s.error ? s.error : 'replicates from nobody',
+    s.gtid !== null ? `gtid=${s.gtid || '(empty)'}` : '',
+  ]);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return [
+    `cluster ${status.cluster}: view ${status.viewId}, primary ${status.primary}, ${op}${last}`,
+    ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()),
+  ].join('\n');
+}

@@ -1,0 +1,115 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { ServerState, UnreachableServer } from '../activities/server-state';
+import { electPrimary, type ElectionServer } from './logic/election';
+import type { OperationInput, OperationResult, ServerRecord } from './model';
+import { publishView, runHooks } from './finish';
+import { trackProgress } from './progress';
+import { route } from './routing';
+import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from './steps';
+
+const APPLY_SECONDS = 60;
+
+/**
+ * Unplanned failover: fence the old primary on every path that answers,
+ * freeze what replicas receive, let each apply its relay log, elect (data
+ * first, then penalty), catch the winner up if needed, promote, repoint.
+ * Refuses, changing nothing more, when no candidate is safe.
+ */
+export async function failover(input: OperationInput): Promise<OperationResult> {
+  const step = trackProgress();
+  const { access, router } = input.config;
+  const oldPrimary = input.primary;
+
+  if (input.updateOnly) {
+    const winner = input.candidate;
+    if (!winner) throw ApplicationFailure.nonRetryable('an update-only failover needs --candidate: nothing is read from the servers', 'NoCandidate');
+    step(`recorded ${winner} as primary, ${oldPrimary} FAULTY (update-only: no server touched)`);
+    return { primary: winner, servers: afterFailover(input.servers, winner, oldPrimary, []), summary: `${winner} recorded as primary (update-only)` };
+  }
+
+  step('running before-failover hooks');
+  await runHooks(input, 'before-failover', null);
+
+  step(`fencing ${oldPrimary}`);
+  if (router) await activity('fenceWriter', `take ${oldPrimary} out of the writer backend`, QUICK)({ router, server: oldPrimary });
+  await bestEffort(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access, readOnly: true }));
+  await bestEffort(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access }));
+
+  const replicas = input.servers.filter((s) => s.address !== oldPrimary && s.status !== 'FAULTY');
+  step('stopping what replicas receive');
+  await Promise.all(replicas.map((r) => bestEffort(() =>
+    activity('stopReplication', `stop the IO thread of ${r.address}`, BEST_EFFORT)({ address: r.address, access, ioOnly: true }))));
+
+  step('letting every replica apply its relay log');
+  const received = await Promise.all(replicas.map((r) => activity('probeServer', `read ${r.address}`)({ address: r.address, access })));
+  await Promise.all(received.map((s) => s.reachable && s.replication?.sqlRunning
+    ? activity('waitForGtid', `${s.address} applies ${s.replication.received}`, waiting(APPLY_SECONDS))({ address: s.address, access, gtid: s.replication.received, timeoutSeconds: APPLY_SECONDS })
+    : undefined));
+  const states = await Promise.all(replicas.map((r) => activity('probeServer', `read ${r.address} after apply`)({ address: r.address, access })));
+
+  step('electing the new primary');
+  const flavor = states.find((s): s is ServerState => s.reachable)?.flavor;
+  if (!flavor) throw ApplicationFailure.nonRetryable(`no replica of ${input.config.name} answers: nothing to promote`, 'NoCandidate');
+  const election = electPrimary({ flavor, named: input.candidate, servers: states.map((s) => electionServer(s, input.servers)) });
+  if (!election.ok) throw ApplicationFailure.nonRetryable(`failover refused: ${election.reason}`, 'NoSafeCandidate');
+  const winner = election.winner;
+  step(election.reason);
+
+  if (election.catchUpFrom) {
+    const source = election.catchUpFrom;
+    const target = (states.find((s) => s.address === source) as ServerState).executed;
+    step(`catching ${winner} up from ${source}`);
+    await activity('changeSource', `${winner} replicates from ${source}`, PERSISTENT)({ address: winner, access, source });
+    const caughtUp = await activity('waitForGtid', `${winner} applies ${target}`, waiting(APPLY_SECONDS))({ address: winner, access, gtid: target, timeoutSeconds: APPLY_SECONDS });
+    if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${winner} did not catch up to ${target} from ${source}`, 'CatchUpTimeout');
+  }
+
+  step(`promoting ${winner}`);
+  await activity('promote', `promote ${winner}`, PERSISTENT)({ address: winner, access });
+  const unreachable = states.filter((s) => !s.reachable).map((s) => s.address);
+  const others = states.filter((s) => s.reachable && s.address !== winner).map((s) => s.address);
+  for (const replica of others) {
+    step(`pointing ${replica} at ${winner}`);
+    await activity('changeSource', `${replica} replicates from ${winner}`, PERSISTENT)({ address: replica, access, source: winner });
+  }
+  // The primary side of semi-sync on a primary with no replica blocks its first write.
+  if (others.length > 0) await activity('setSemiSync', `primary side of semi-sync on ${winner}`, PERSISTENT)({ address: winner, access, primary: true });
+  const servers = afterFailover(input.servers, winner, oldPrimary, unreachable);
+  step(`routing writes to ${winner}`);
+  await route(input, winner, servers);
+  step('publishing the new view');
+  await publishView(input, winner, servers);
+  await runHooks(input, 'after-failover', winner);
+  step(`done: ${winner} is primary; ${[oldPrimary, ...unreachable].join(', ')} FAULTY`);
+  return { primary: winner, servers, summary: `failover from ${oldPrimary} to ${winner}` };
+}
+
+/** A step whose failure changes nothing about the decision: a dead server cannot be fenced, and need not be. */
+async function bestEffort(step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch {
+    // recorded in the history as a failed activity; the failover goes on
+  }
+}
+
+function electionServer(state: ServerState | UnreachableServer, records: ServerRecord[]): ElectionServer {
+  const record = records.find((r) => r.address === state.address)!;
+  const base = { address: state.address, status: record.status, penalty: record.penalty };
+  if (!state.reachable) return { ...base, reachable: false, executed: '', received: '', sqlThreadRunning: false };
+  return {
+    ...base,
+    reachable: true,
+    executed: state.executed,
+    received: state.replication?.received ?? '',
+    sqlThreadRunning: state.replication ? state.replication.sqlRunning : true,
+    sqlError: state.replication?.sqlError || undefined,
+  };
+}
+
+/** The winner PRIMARY; the old primary and the replicas that did not answer FAULTY. */
+function afterFailover(servers: ServerRecord[], winner: string, oldPrimary: string, unreachable: string[]): ServerRecord[] {
+  return servers.map((s): ServerRecord =>
+    s.address === winner ? { ...s, status: 'PRIMARY' }
+      : s.address === oldPrimary || unreachable.includes(s.address) ? { ...s, status: 'FAULTY' } : s);
+}

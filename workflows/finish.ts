@@ -1,0 +1,36 @@
+import { ApplicationFailure, log } from '@temporalio/workflow';
+import type { HookEvent } from '../activities/hooks';
+import type { Hooks, OperationInput, ServerRecord } from './model';
+import { activity, PERSISTENT } from './steps';
+
+/** Writes the view this operation makes (the next view id) into the gtidflow schema on the new primary. */
+export async function publishView(input: OperationInput, primary: string, servers: ServerRecord[]): Promise<void> {
+  const view = {
+    cluster: input.config.name,
+    viewId: input.viewId + 1,
+    primary,
+    servers: servers.map((s) => ({ address: s.address, status: s.status, penalty: s.penalty, capability: s.capability, databases: s.databases })),
+  };
+  await activity('publishTopology', `publish view ${view.viewId} on ${primary}`, PERSISTENT)({ address: primary, access: input.config.access, view });
+}
+
+const HOOKS: Record<HookEvent['event'], keyof Hooks> = {
+  'before-failover': 'beforeFailover',
+  'after-failover': 'afterFailover',
+  'after-switchover': 'afterSwitchover',
+};
+
+/**
+ * Runs the operator's hooks for an event. Before a failover a non-zero exit
+ * aborts it; after an operation a failing hook is logged, the operation stands.
+ */
+export async function runHooks(input: OperationInput, event: HookEvent['event'], newPrimary: string | null): Promise<void> {
+  const payload: HookEvent = { event, cluster: input.config.name, oldPrimary: input.primary, newPrimary, viewId: input.viewId + (newPrimary ? 1 : 0) };
+  for (const command of input.config.hooks[HOOKS[event]]) {
+    const result = await activity('runHook', `${event} hook: ${command}`, { startToCloseTimeout: '90 seconds', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 1 } })({ command, event: payload });
+    if (result.exitCode === 0) continue;
+    const message = `${event} hook "${command}" exited ${result.exitCode}${result.output ? `: ${result.output}` : ''}`;
+    if (event === 'before-failover') throw ApplicationFailure.nonRetryable(`failover aborted: ${message}`, 'HookAborted');
+    log.warn(message);
+  }
+}

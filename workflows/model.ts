@@ -1,0 +1,87 @@
+import type { Access } from '../activities/db/connection';
+import type { ServerStatus } from './logic/status';
+
+/** What the cluster workflow records; plain JSON (no Map/Set) so it travels as memo, query and continue-as-new input. */
+
+export type Capability = 'read-write' | 'read-only' | 'disabled';
+
+export interface ServerRecord {
+  address: string;
+  status: ServerStatus;
+  /** 0 = preferred in elections; higher = less. */
+  penalty: number;
+  capability: Capability;
+  /** Per-database capabilities where they differ from the server's. */
+  databases: Record<string, Capability>;
+}
+
+export interface RouterConfig {
+  adminSocket: string;
+  writerBackend: string;
+  readerBackend: string;
+}
+
+/** Operator commands, run with the operation's facts as JSON on stdin. */
+export interface Hooks {
+  /** A non-zero exit of any of these aborts the failover. */
+  beforeFailover: string[];
+  afterFailover: string[];
+  afterSwitchover: string[];
+}
+
+export interface ClusterConfig {
+  name: string;
+  access: Access;
+  router: RouterConfig | null;
+  hooks: Hooks;
+}
+
+export interface View {
+  viewId: number;
+  at: string;
+  primary: string;
+  members: string[];
+  joined: string[];
+  left: string[];
+  /** The operation that made this view, e.g. "switchover #3". */
+  operation: string;
+}
+
+export type OperationKind = 'switchover' | 'failover';
+
+export interface RunningOperation {
+  id: number;
+  kind: OperationKind;
+  workflowId: string;
+  startedAt: string;
+}
+
+export interface ClusterState {
+  config: ClusterConfig;
+  servers: ServerRecord[];
+  primary: string;
+  viewId: number;
+  views: View[];
+  operation: RunningOperation | null;
+  /** Operations started so far: numbers workflow ids. */
+  operationCount: number;
+  lastOperation: { id: number; kind: OperationKind; outcome: 'completed' | 'failed'; message: string; at: string } | null;
+}
+
+/** What every operation workflow gets: the recorded facts at its start, references only. */
+export interface OperationInput {
+  config: ClusterConfig;
+  viewId: number;
+  primary: string;
+  servers: ServerRecord[];
+  candidate?: string;
+  updateOnly?: boolean;
+  reason?: string;
+}
+
+/** What an operation returns for the cluster workflow to record as the next view. */
+export interface OperationResult {
+  primary: string;
+  servers: ServerRecord[];
+  summary: string;
+}

@@ -1,0 +1,36 @@
+import { ActivityOptions, proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities';
+
+type Activities = typeof activities;
+
+/** Steps that should succeed within seconds; a dead server fails them fast. */
+export const QUICK: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 5 },
+};
+
+/** One try, short: fencing a primary that is probably dead. */
+export const BEST_EFFORT: ActivityOptions = {
+  startToCloseTimeout: '5 seconds',
+  retry: { maximumAttempts: 1 },
+};
+
+/** Past the point of no return a step keeps trying: the cluster must end whole. */
+export const PERSISTENT: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
+};
+
+/** Waits heartbeat; a worker that dies mid-wait is noticed within the heartbeat timeout. */
+export function waiting(timeoutSeconds: number): ActivityOptions {
+  return {
+    startToCloseTimeout: `${timeoutSeconds + 30} seconds`,
+    heartbeatTimeout: '5 seconds',
+    retry: { initialInterval: '500 milliseconds', maximumAttempts: 3 },
+  };
+}
+
+/** An activity with a summary of this very call, shown in the Web UI's event history. */
+export function activity<K extends keyof Activities>(name: K, summary: string, options: ActivityOptions = QUICK): Activities[K] {
+  return proxyActivities<Activities>({ ...options, summary })[name];
+}

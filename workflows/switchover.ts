@@ -1,0 +1,92 @@
+import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { chooseSwitchoverCandidate } from './logic/switchover-candidate';
+import { formatAddress } from './logic/address';
+import type { Flavor } from './logic/gtid';
+import type { OperationInput, OperationResult, ServerRecord } from './model';
+import { trackProgress } from './progress';
+import { readersOf, route } from './routing';
+import { activity, PERSISTENT, waiting } from './steps';
+import { publishView, runHooks } from './finish';
+
+const CATCH_UP_SECONDS = 30;
+
+/**
+ * Planned promotion: the old primary stops taking writes, the candidate
+ * applies everything, then takes over; the old primary replicates from it.
+ * Until the candidate is promoted, any failure (or cancellation) puts the
+ * old primary back: writable and routed as before.
+ */
+export async function switchover(input: OperationInput): Promise<OperationResult> {
+  const step = trackProgress();
+  const { access } = input.config;
+  const oldPrimary = input.primary;
+
+  step('reading every server');
+  const live = input.servers.filter((s) => s.status !== 'FAULTY');
+  const states = await Promise.all(live.map((s) => activity('probeServer', `read ${s.address}`)({ address: s.address, access })));
+  const primaryState = states.find((s) => s.address === oldPrimary);
+  if (!primaryState?.reachable) throw ApplicationFailure.nonRetryable(`the primary ${oldPrimary} is unreachable: use failover, not switchover`, 'PrimaryUnreachable');
+  const flavor: Flavor = primaryState.flavor;
+  const view = (s: (typeof states)[number]) => {
+    const record = input.servers.find((r) => r.address === s.address)!;
+    return s.reachable
+      ? { address: s.address, status: record.status, penalty: record.penalty, reachable: true, executed: s.executed,
+          source: s.replication ? formatAddress(s.replication.sourceHost, s.replication.sourcePort) : null,
+          ioRunning: Boolean(s.replication?.ioRunning), sqlRunning: Boolean(s.replication?.sqlRunning) }
+      : { address: s.address, status: record.status, penalty: record.penalty, reachable: false, executed: '', source: null, ioRunning: false, sqlRunning: false };
+  };
+  const choice = chooseSwitchoverCandidate(flavor, view(primaryState), states.map(view), input.candidate);
+  if (!choice.ok) throw ApplicationFailure.nonRetryable(choice.reason, 'NoCandidate');
+  const candidate = choice.candidate;
+  const servers = promoted(input.servers, candidate, oldPrimary);
+  if (input.updateOnly) {
+    step(`recorded ${candidate} as primary (update-only: no server touched)`);
+    return { primary: candidate, servers, summary: `${candidate} recorded as primary (update-only)` };
+  }
+
+  try {
+    step(`routing writes away from ${oldPrimary}`);
+    if (input.config.router) await activity('fenceWriter', `take ${oldPrimary} out of the writer backend`)({ router: input.config.router, server: oldPrimary });
+    step(`making ${oldPrimary} read-only and ending its client sessions`);
+    await activity('setReadOnly', `read_only on ${oldPrimary}`)({ address: oldPrimary, access, readOnly: true });
+    await activity('killClientConnections', `end client sessions on ${oldPrimary}`)({ address: oldPrimary, access });
+    const { executed } = await activity('getServerState', `final position of ${oldPrimary}`)({ address: oldPrimary, access });
+    step(`waiting for ${candidate} to apply ${executed || 'everything'}`);
+    const caughtUp = await activity('waitForGtid', `${candidate} applies ${executed}`, waiting(CATCH_UP_SECONDS))({ address: candidate, access, gtid: executed, timeoutSeconds: CATCH_UP_SECONDS });
+    if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${candidate} did not apply ${executed} within ${CATCH_UP_SECONDS} s (it has ${caughtUp.executed})`, 'CatchUpTimeout');
+  } catch (err) {
+    step(`rolling back: ${oldPrimary} stays primary`);
+    await CancellationScope.nonCancellable(() => restoreOldPrimary(input));
+    throw isCancellation(err) ? err : ApplicationFailure.nonRetryable(`switchover aborted, ${oldPrimary} is primary again: ${(err as Error).message}`, 'SwitchoverAborted');
+  }
+
+  step(`promoting ${candidate}`);
+  await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access });
+  for (const replica of readersOf(servers, candidate).filter((a) => a !== oldPrimary)) {
+    step(`pointing ${replica} at ${candidate}`);
+    await activity('changeSource', `${replica} replicates from ${candidate}`, PERSISTENT)({ address: replica, access, source: candidate });
+  }
+  step(`making ${oldPrimary} a replica of ${candidate}`);
+  await activity('setSemiSync', `replica side of semi-sync on ${oldPrimary}`, PERSISTENT)({ address: oldPrimary, access, primary: false });
+  await activity('changeSource', `${oldPrimary} replicates from ${candidate}`, PERSISTENT)({ address: oldPrimary, access, source: candidate, demotedPrimary: true });
+  await activity('setSemiSync', `primary side of semi-sync on ${candidate}`, PERSISTENT)({ address: candidate, access, primary: true });
+  step(`routing writes to ${candidate}`);
+  await route(input, candidate, servers);
+  step('publishing the new view');
+  await publishView(input, candidate, servers);
+  await runHooks(input, 'after-switchover', candidate);
+  step(`done: ${candidate} is primary, ${oldPrimary} replicates from it`);
+  return { primary: candidate, servers, summary: `switchover from ${oldPrimary} to ${candidate}` };
+}
+
+/** The candidate becomes PRIMARY, the old primary SECONDARY; everyone else keeps their status. */
+function promoted(servers: ServerRecord[], candidate: string, oldPrimary: string): ServerRecord[] {
+  return servers.map((s) =>
+    s.address === candidate ? { ...s, status: 'PRIMARY' } : s.address === oldPrimary ? { ...s, status: 'SECONDARY' } : s);
+}
+
+async function restoreOldPrimary(input: OperationInput): Promise<void> {
+  const { access } = input.config;
+  await activity('setReadOnly', `read_only off on ${input.primary} again`, PERSISTENT)({ address: input.primary, access, readOnly: false });
+  await route(input, input.primary, input.servers);
+}
