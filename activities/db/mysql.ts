@@ -3,9 +3,10 @@ import type { Flavor, ReplicationStatus, SemiSyncStatus, SourceSpec } from './fl
 import { num, nullableNum, text, variables, yes } from './rows';
 
 /**
- * MySQL 8.0.22+ and 8.4: uuid:interval GTID sets, CHANGE REPLICATION SOURCE,
- * super_read_only as the fence. Columns are read by their new names first,
- * then the pre-8.0.22 ones.
+ * MySQL 8.0.26+ and 8.4 (CHANGE REPLICATION SOURCE needs 8.0.23, the
+ * source/replica semi-sync plugins 8.0.26): uuid:interval GTID sets,
+ * super_read_only as the fence. Status columns are read by their new names
+ * first, then the pre-8.0.22 ones.
  */
 export const mysqlFlavor: Flavor = {
   name: 'mysql',
@@ -31,8 +32,9 @@ export const mysqlFlavor: Flavor = {
     );
   },
 
+  // The fence is super_read_only: read_only alone lets SUPER and CONNECTION_ADMIN accounts write.
   async readOnly(db: Db) {
-    return Number(await db.value('SELECT @@global.read_only')) === 1;
+    return Number(await db.value('SELECT @@global.super_read_only')) === 1;
   },
 
   // super_read_only also stops accounts with SUPER / CONNECTION_ADMIN.
@@ -53,7 +55,7 @@ export const mysqlFlavor: Flavor = {
   resetReplicationStatement: () => 'RESET REPLICA ALL',
 
   waitForGtidQuery(gtid: string, timeoutSeconds: number) {
-    return { sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS reached', params: [gtid, timeoutSeconds], reached: (v: unknown) => Number(v) === 0 };
+    return { sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS reached', params: [gtid, timeoutSeconds], reached: (v: unknown) => isZero(v) };
   },
 
   cloneStatement(host: string, port: number, admin: { user: string; password: string }) {
@@ -67,6 +69,11 @@ export const mysqlFlavor: Flavor = {
     ];
   },
 };
+
+/** NULL is no answer (the function returns it inside an applier thread), not "reached". */
+function isZero(value: unknown): boolean {
+  return value !== null && value !== undefined && value !== '' && Number(value) === 0;
+}
 
 export function parseMysqlReplicaRow(row: Row): ReplicationStatus {
   const io = text(row, 'Replica_IO_Running', 'Slave_IO_Running');
