@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { before, beforeEach, test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import * as mysql from 'mysql2/promise';
+import { readPassword } from '../../client/local/secrets';
+import { haproxyAction } from '../../activities/router/haproxy-socket';
+import { fenceWriter, HaproxyRouter, readRoutes, routeWriter } from '../../activities/router/haproxy';
+import { activityRunner } from '../harness/activity';
+import { startTestCluster, TestCluster } from '../harness/cluster';
+import { startTestRouter } from '../harness/router';
+
+let cluster: TestCluster;
+let run: ReturnType<typeof activityRunner>;
+let router: HaproxyRouter;
+let writerPort: number;
+let readerPort: number;
+const addr = (i: number) => cluster.addresses[i];
+
+before(async () => {
+  cluster = await startTestCluster(3);
+  run = activityRunner(cluster);
+  ({ router, writerPort, readerPort } = await startTestRouter(cluster));
+});
+
+beforeEach(async () => {
+  await run(routeWriter, { router, writer: addr(0), readers: [addr(1), addr(2)] });
+});
+
+/** A session through the proxy as gtidflow's admin account (root may only use the local socket). */
+async function viaProxy(port: number): Promise<mysql.Connection> {
+  const conn = await mysql.createConnection({
+    host: '127.0.0.1', port, user: cluster.accounts.admin.user, password: readPassword(cluster.accounts.admin), connectTimeout: 2_000,
+  });
+  conn.on('error', () => undefined);
+  return conn;
+}
+
+async function serverPort(conn: mysql.Connection): Promise<number> {
+  const [rows] = await conn.query('SELECT @@port AS port');
+  return Number((rows as { port: number }[])[0].port);
+}
+
+async function portsBehind(proxyPort: number, connections: number): Promise<number[]> {
+  const seen = new Set<number>();
+  for (let i = 0; i < connections; i++) {
+    const conn = await viaProxy(proxyPort);
+    seen.add(await serverPort(conn));
+    await conn.end();
+  }
+  return [...seen].sort();
+}
+
+test('routeWriter moves the writer: new sessions land on the new writer, sessions to the old one are cut', async () => {
+  const old = await viaProxy(writerPort);
+  assert.equal(await serverPort(old), cluster.servers[0].port);
+  const result = await run(routeWriter, { router, writer: addr(1), readers: [addr(0), addr(2)] });
+  assert.deepEqual(result, { changed: true, writer: addr(1), readers: [addr(0), addr(2)].sort() });
+  assert.deepEqual(await portsBehind(writerPort, 3), [cluster.servers[1].port]);
+  await assert.rejects(old.query('SELECT 1'));
+});
+
+test('routeWriter twice: the second run finds everything in place', async () => {
+  assert.equal((await run(routeWriter, { router, writer: addr(2), readers: [addr(0)] })).changed, true);
+  assert.equal((await run(routeWriter, { router, writer: addr(2), readers: [addr(0)] })).changed, false);
+  assert.deepEqual(await run(readRoutes, { router }), { writer: [addr(2)], readers: [addr(0)] });
+});
+
+test('a retry after maint but before shutdown sessions still cuts the old writer\'s sessions', async () => {
+  const old = await viaProxy(writerPort);
+  await haproxyAction(router.adminSocket, `set server writer/${addr(0)} state maint`);
+  assert.equal((await run(routeWriter, { router, writer: addr(1), readers: [addr(2)] })).changed, true);
+  await assert.rejects(old.query('SELECT 1'));
+});
+
+test('fenceWriter leaves no writer and cuts its sessions; twice is no change', async () => {
+  const old = await viaProxy(writerPort);
+  assert.deepEqual(await run(fenceWriter, { router, server: addr(0) }), { server: addr(0), changed: true });
+  assert.deepEqual(await run(readRoutes, { router }), { writer: [], readers: [addr(1), addr(2)].sort() });
+  await assert.rejects(old.query('SELECT 1'));
+  await assert.rejects(viaProxy(writerPort));
+  assert.equal((await run(fenceWriter, { router, server: addr(0) })).changed, false);
+});
+
+test('reads follow the readers list', async () => {
+  assert.deepEqual(await portsBehind(readerPort, 6), [cluster.servers[1].port, cluster.servers[2].port].sort());
+  await run(routeWriter, { router, writer: addr(0), readers: [addr(2)] });
+  assert.deepEqual(await portsBehind(readerPort, 6), [cluster.servers[2].port]);
+  assert.deepEqual(await run(readRoutes, { router }), { writer: [addr(0)], readers: [addr(2)] });
+});
+
+test('an unknown server or backend is a RouterConfig error, and nothing changes', async () => {
+  const before = await run(readRoutes, { router });
+  for (const attempt of [
+    () => run(routeWriter, { router, writer: '127.0.0.1:1', readers: [addr(1)] }),
+    () => run(routeWriter, { router, writer: addr(1), readers: ['127.0.0.1:1'] }),
+    () => run(fenceWriter, { router, server: '127.0.0.1:1' }),
+    () => run(readRoutes, { router: { ...router, readerBackend: 'nosuch' } }),
+    () => run(routeWriter, { router, writer: `${addr(1)}\nshutdown frontend writer`, readers: [] }),
+  ]) {
+    const err = await attempt().catch((e) => e);
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, 'RouterConfig');
+    assert.equal(err.nonRetryable, true);
+  }
+  assert.deepEqual(await run(readRoutes, { router }), before);
+});
+
+test('an unreachable or silent socket is a retryable error naming the socket', async () => {
+  const missing = path.join(cluster.dir, 'missing.sock');
+  const err = await run(readRoutes, { router: { ...router, adminSocket: missing } }).catch((e) => e);
+  assert.ok(err instanceof ApplicationFailure, String(err));
+  assert.equal(err.type, 'RouterUnreachable');
+  assert.equal(err.nonRetryable, false);
+  assert.match(err.message, new RegExp(`${missing}: cannot connect`));
+
+  const silentSocket = path.join(cluster.dir, 'silent.sock');
+  const silent = net.createServer(() => undefined).listen(silentSocket);
+  try {
+    const started = Date.now();
+    const timeout = await run(readRoutes, { router: { ...router, adminSocket: silentSocket } }).catch((e) => e);
+    assert.equal(timeout.type, 'RouterUnreachable');
+    assert.match(timeout.message, new RegExp(`${silentSocket}: no answer within`));
+    assert.ok(Date.now() - started < 5_000);
+  } finally {
+    silent.close();
+  }
+});
