@@ -6,7 +6,7 @@ import type { ClusterSpec } from './spec';
 
 /** Runs the inspect workflow on every server of the cluster and waits for its answer. */
 export async function inspectCluster(client: Client, spec: ClusterSpec): Promise<InspectResult> {
-  const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date().toISOString();
   const handle = await client.workflow.start('inspect', {
     taskQueue: TASK_QUEUE,
     workflowId: `cluster:${spec.name}/inspect/${stamp}`,

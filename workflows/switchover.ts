@@ -32,7 +32,7 @@ export async function switchover(input: OperationInput): Promise<OperationResult
     return s.reachable
       ? { address: s.address, status: record.status, penalty: record.penalty, reachable: true, executed: s.executed,
           source: s.replication ? formatAddress(s.replication.sourceHost, s.replication.sourcePort) : null,
-          ioRunning: Boolean(s.replication?.ioRunning), sqlRunning: Boolean(s.replication?.sqlRunning) }
+          ioRunning: Boolean(s.replication?.ioRunning || s.replication?.ioConnecting), sqlRunning: Boolean(s.replication?.sqlRunning) }
       : { address: s.address, status: record.status, penalty: record.penalty, reachable: false, executed: '', source: null, ioRunning: false, sqlRunning: false };
   };
   const choice = chooseSwitchoverCandidate(flavor, view(primaryState), states.map(view), input.candidate);

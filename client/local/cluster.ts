@@ -58,6 +58,8 @@ export interface LocalClusterLayout {
   accounts: LocalAccounts;
   /** Pids of servers already running from an earlier start: those are kept, not started again. */
   pids?: (number | undefined)[];
+  /** The primary gtidflow recorded, if any: it alone is made writable on a restart. */
+  primary?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export interface LocalClusterLayout {
  * each server resumes the role its replication configuration says.
  * Semi-sync's primary side goes on only once a replica is attached.
  */
-export async function startLocalCluster(layout: LocalClusterLayout): Promise<{ servers: LocalMariadb[]; primary: LocalMariadb }> {
+export async function startLocalCluster(layout: LocalClusterLayout): Promise<{ servers: LocalMariadb[]; primary: LocalMariadb; replicas: LocalMariadb[] }> {
   const fresh = !fs.existsSync(path.join(layout.dir, 'bootstrapped'));
   const servers = await Promise.all(layout.ports.map((port, i) => {
     const dir = path.join(layout.dir, `s${i + 1}`);
@@ -84,24 +86,30 @@ export async function startLocalCluster(layout: LocalClusterLayout): Promise<{ s
     for (const replica of replicas) await changeSource({ address: address(replica), access, source: address(primary) });
     fs.writeFileSync(path.join(layout.dir, 'bootstrapped'), new Date().toISOString() + '\n');
   }
-  const primary = await resumeRoles(servers, access);
-  await waitForReplicasAttached(primary, servers.length - 1);
-  await setSemiSync({ address: address(primary), access, primary: true });
-  return { servers, primary };
+  const { primary, replicas } = await resumeRoles(servers, access, layout.primary);
+  if (replicas.length > 0) {
+    await waitForReplicasAttached(primary, replicas.length);
+    await setSemiSync({ address: address(primary), access, primary: true });
+  }
+  return { servers, primary, replicas };
 }
 
-/** The server replicating from nobody is the primary; it alone is made writable. */
-async function resumeRoles(servers: LocalMariadb[], access: Access): Promise<LocalMariadb> {
-  let primary: LocalMariadb | undefined;
+/**
+ * The recorded primary, else the one server replicating from nobody, is
+ * made writable. Another server replicating from nobody (an old primary
+ * after a failover) stays read-only: rejoining it is gtidflow's decision.
+ */
+async function resumeRoles(servers: LocalMariadb[], access: Access, recorded?: string): Promise<{ primary: LocalMariadb; replicas: LocalMariadb[] }> {
+  const detached: LocalMariadb[] = [];
   for (const server of servers) {
     const state = await getServerState({ address: address(server), access });
     if (state.replication) await startReplication({ address: address(server), access });
-    else if (primary) throw new Error(`both ${address(primary)} and ${address(server)} replicate from nobody`);
-    else primary = server;
+    else detached.push(server);
   }
-  if (!primary) throw new Error('every server of the local cluster replicates from another: no primary');
+  const primary = recorded ? servers.find((s) => address(s) === recorded) : detached.length === 1 ? detached[0] : undefined;
+  if (!primary) throw new Error(`cannot tell the primary: ${detached.length} servers replicate from nobody and none is recorded as primary`);
   await setReadOnly({ address: address(primary), access, readOnly: false });
-  return primary;
+  return { primary, replicas: servers.filter((s) => !detached.includes(s)) };
 }
 
 async function waitForReplicasAttached(primary: LocalMariadb, count: number): Promise<void> {

@@ -6,7 +6,8 @@ import { startHaproxy, isHaproxyRunning } from '../local/haproxy';
 import { freePort, isPortFree } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
 import { isTemporalRunning, startTemporal } from '../local/temporal';
-import { applyCluster } from '../cluster-apply';
+import type { Client } from '@temporalio/client';
+import { applyCluster, clusterWorkflowId } from '../cluster-apply';
 import { connectClient } from '../connect';
 import { temporalSettings } from '../settings';
 import { TASK_QUEUE } from '../../worker/worker';
@@ -57,8 +58,9 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
   const client = await connectClient(settings);
 
   const accounts = localAccounts(paths.secrets());
-  const { servers, primary } = await startLocalCluster({
+  const { servers, primary, replicas } = await startLocalCluster({
     dir: paths.servers(), ports: state.servers.map((s) => s.port), accounts, pids: state.servers.map((s) => s.pid),
+    primary: await recordedPrimary(client),
   });
   state.servers = servers.map((s) => ({ port: s.port, pid: s.pid }));
   saveState(state);
@@ -70,7 +72,7 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
       writerPort: state.haproxy.writerPort,
       readerPort: state.haproxy.readerPort,
       writer: backend((port) => port === primary.port),
-      reader: backend((port) => port !== primary.port),
+      reader: backend((port) => replicas.some((r) => r.port === port)),
     }, paths.haproxyConfig(), paths.log('haproxy'));
     state.haproxy.pid = pid;
     saveState(state);
@@ -88,6 +90,16 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
   await applyCluster(client, spec);
   await client.connection.close();
   return sandboxEndpoints(state, accounts);
+}
+
+/** The primary the conductor recorded (after failovers it is not server 1), if the cluster is registered. */
+async function recordedPrimary(client: Client): Promise<string | undefined> {
+  try {
+    const described = await client.workflow.getHandle(clusterWorkflowId(CLUSTER)).describe();
+    return ((await described.memo)?.state as { primary?: string } | undefined)?.primary;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The cluster as a spec file: what `gtidflow inspect sandbox` and later `cluster apply` read. */

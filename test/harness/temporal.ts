@@ -1,3 +1,4 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -7,12 +8,15 @@ import { createWorker, RunningWorker } from '../../worker/worker';
 import { atEnd, track, untrack } from './cleanup';
 import { tempDir } from './tempdir';
 
+const CLI = path.join(__dirname, '..', '..', 'client', 'gtidflow.js');
+
 export interface TestTemporal {
   address: string;
   client: Client;
-  taskQueue: string;
-  /** A real gtidflow worker on this file's own task queue. */
+  /** A real gtidflow worker in this process (each file has its own server, so the default task queue). */
   worker(): Promise<RunningWorker>;
+  /** The same worker as its own process, to kill -9. */
+  workerProcess(): ChildProcess;
 }
 
 /** A real Temporal dev server (headless, SQLite in a temp dir) for one test file. */
@@ -24,17 +28,24 @@ export async function startTestTemporal(): Promise<TestTemporal> {
   track(server.pid);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
-  const taskQueue = `test-${path.basename(dir)}`;
   atEnd(async () => {
     await connection.close();
     await stopTemporal(server.pid);
     untrack(server.pid);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  const workerLog = path.join(dir, 'worker.log');
   return {
     address: server.address,
     client,
-    taskQueue,
-    worker: () => createWorker({ address: server.address, namespace: 'default', taskQueue }),
+    worker: () => createWorker({ address: server.address, namespace: 'default' }),
+    workerProcess() {
+      const log = fs.openSync(workerLog, 'a');
+      const child = spawn(process.execPath, [CLI, 'worker'], { stdio: ['ignore', log, log], env: { ...process.env, TEMPORAL_ADDRESS: server.address } });
+      fs.closeSync(log);
+      track(child.pid!);
+      child.on('exit', () => untrack(child.pid!));
+      return child;
+    },
   };
 }

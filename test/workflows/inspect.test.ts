@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { InspectResult } from '../../workflows/inspect';
 import { CLUSTER } from '../../workflows/search-attributes';
+import { TASK_QUEUE } from '../../worker/worker';
 import { startTestCluster, TestCluster } from '../harness/cluster';
 import { startTestTemporal, TestTemporal } from '../harness/temporal';
 
@@ -17,7 +18,7 @@ test('inspect runs on a real Temporal server and reads every real MariaDB server
   const workflowId = 'cluster:itest/inspect/1';
   const result = await worker.runUntil(async () => {
     const handle = await temporal.client.workflow.start('inspect', {
-      taskQueue: temporal.taskQueue,
+      taskQueue: TASK_QUEUE,
       workflowId,
       args: [{ cluster: 'itest', servers: [...cluster.addresses, '127.0.0.1:1'], access: cluster.access }],
       typedSearchAttributes: [{ key: CLUSTER, value: 'itest' }],

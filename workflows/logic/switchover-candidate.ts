@@ -8,6 +8,7 @@ export interface SwitchoverServer {
   reachable: boolean;
   executed: string;
   source: string | null;
+  /** Running or (re)connecting: a replica just repointed is still connecting, and will catch up. */
   ioRunning: boolean;
   sqlRunning: boolean;
 }

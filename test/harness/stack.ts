@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import * as mysql from 'mysql2/promise';
+import { getServerState } from '../../activities/server-state';
+import { routeWriter } from '../../activities/router/haproxy';
+import { waitForGtid } from '../../activities/wait-for-gtid';
+import { applyCluster, clusterWorkflowId } from '../../client/cluster-apply';
+import { isMariadbRunning } from '../../client/local/mariadb';
+import { sleep } from '../../client/local/ports';
+import { readPassword } from '../../client/local/secrets';
+import type { ClusterSpec } from '../../client/spec';
+import type { memoOf } from '../../workflows/cluster';
+import { formatAddress } from '../../workflows/logic/address';
+import { resetTopology, startTestCluster, TestCluster } from './cluster';
+import { startTestRouter, TestRouter } from './router';
+import { startTestTemporal, TestTemporal } from './temporal';
+
+/** A cluster behind a real HAProxy, a real Temporal server, and the spec that registers them. */
+export interface TestStack {
+  name: string;
+  cluster: TestCluster;
+  temporal: TestTemporal;
+  router: TestRouter;
+  spec: ClusterSpec;
+}
+
+export async function startTestStack(size: number, name = 'itest'): Promise<TestStack> {
+  const [cluster, temporal] = await Promise.all([startTestCluster(size), startTestTemporal()]);
+  const router = await startTestRouter(cluster);
+  const spec: ClusterSpec = {
+    name,
+    servers: cluster.addresses.map((address, i) => ({ address, status: i === 0 ? 'PRIMARY' : 'SECONDARY', penalty: 0 })),
+    credentials: cluster.access as ClusterSpec['credentials'],
+    router: { haproxy: router.router },
+  };
+  await cluster.sql(0, 'CREATE DATABASE IF NOT EXISTS t; CREATE TABLE IF NOT EXISTS t.rows (id INT PRIMARY KEY); ' +
+    'CREATE TABLE IF NOT EXISTS t.locks (k INT PRIMARY KEY, v INT NOT NULL)');
+  return { name, cluster, temporal, router, spec };
+}
+
+/**
+ * Back to the start between cases: every server running, server 0 the
+ * routed primary, the rest replicating from it, the table empty, and a
+ * fresh conductor at view 1 (needs a worker: registration reads the servers).
+ */
+export async function resetStack(stack: TestStack): Promise<void> {
+  const { cluster, temporal } = stack;
+  await temporal.client.workflow.getHandle(clusterWorkflowId(stack.name)).terminate('test reset').catch(() => undefined);
+  for (const [i, server] of cluster.servers.entries()) {
+    if (isMariadbRunning(server.pid)) process.kill(server.pid, 'SIGCONT');
+    else await cluster.start(i);
+  }
+  // One history again: the same data everywhere, kept out of the binlogs, and empty GTID positions.
+  for (const i of cluster.servers.keys()) {
+    await cluster.sql(i, 'SET GLOBAL read_only = 1; STOP SLAVE; RESET SLAVE ALL; SET SESSION sql_log_bin = 0; ' +
+      'DROP DATABASE IF EXISTS gtidflow; DELETE FROM t.rows; REPLACE INTO t.locks VALUES (1, 0); RESET MASTER; SET GLOBAL gtid_slave_pos = ""');
+  }
+  await resetTopology(cluster);
+  await routeWriter({ router: stack.router.router, writer: cluster.addresses[0], readers: cluster.addresses.slice(1) });
+  await applyCluster(temporal.client, stack.spec);
+}
+
+/** A session through the writer endpoint, as the admin account (root may only use the local socket). */
+export function writerSession(stack: TestStack): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: '127.0.0.1', port: stack.router.writerPort, user: stack.cluster.accounts.admin.user,
+    password: readPassword(stack.cluster.accounts.admin), connectTimeout: 2_000,
+  });
+}
+
+export async function writeRows(stack: TestStack, ids: number[]): Promise<void> {
+  const conn = await writerSession(stack);
+  try {
+    for (const id of ids) await conn.query('INSERT INTO t.rows VALUES (?)', [id]);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** The conductor's memo once it has recorded the end of its last operation (a child ends a moment before). */
+export async function conductorMemo(stack: TestStack): Promise<ReturnType<typeof memoOf>> {
+  const handle = stack.temporal.client.workflow.getHandle(clusterWorkflowId(stack.name));
+  for (let i = 0; ; i++) {
+    const memo = (await (await handle.describe()).memo)!.state as ReturnType<typeof memoOf>;
+    if (memo.operation === null || i === 100) return memo;
+    await sleep(50);
+  }
+}
+
+/**
+ * What every operation must leave: exactly one writable server, the
+ * recorded primary; every other live member replicating from it; the writer
+ * endpoint on it; the expected view; every row on every member.
+ */
+export async function assertHealthy(stack: TestStack, expect: { viewId: number; rows: number[]; dead?: number[] }): Promise<string> {
+  const { cluster } = stack;
+  const memo = await conductorMemo(stack);
+  assert.equal(memo.viewId, expect.viewId, 'view id');
+  assert.equal(memo.operation, null, 'no operation still running');
+  const live = cluster.addresses.filter((_, i) => !expect.dead?.includes(i));
+  const states = await Promise.all(live.map((address) => getServerState({ address, access: cluster.access })));
+  const writable = states.filter((s) => !s.readOnly).map((s) => s.address);
+  assert.deepEqual(writable, [memo.primary], 'exactly one writable server, the recorded primary');
+  // A FAULTY server that still answers (fenced, e.g. after a failover on an operator's word) must be read-only, nothing more.
+  const faulty = memo.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address);
+  const members = states.filter((s) => !faulty.includes(s.address));
+  for (const s of members.filter((s) => s.address !== memo.primary)) {
+    assert.equal(s.replication && formatAddress(s.replication.sourceHost, s.replication.sourcePort), memo.primary, `${s.address} replicates from the primary`);
+    assert.ok(s.replication?.sqlRunning && (s.replication.ioRunning || s.replication.ioConnecting), `${s.address} replication runs`);
+  }
+  const conn = await writerSession(stack);
+  const [[{ port }]] = (await conn.query('SELECT @@port AS port')) as unknown as [[{ port: number }]];
+  await conn.end();
+  assert.equal(formatAddress('127.0.0.1', Number(port)), memo.primary, 'the writer endpoint leads to the primary');
+  const primaryState = states.find((s) => s.address === memo.primary)!;
+  for (const s of members) {
+    const reached = await waitForGtid({ address: s.address, access: cluster.access, gtid: primaryState.executed, timeoutSeconds: 20 });
+    assert.ok(reached.reached, `${s.address} applied ${primaryState.executed}`);
+    const index = cluster.addresses.indexOf(s.address);
+    const rows = (await cluster.sql(index, 'SELECT id FROM t.rows ORDER BY id')).map((r) => Number(r.id));
+    assert.deepEqual(rows, expect.rows, `every row on ${s.address}`);
+  }
+  return memo.primary;
+}

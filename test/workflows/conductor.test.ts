@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { before, beforeEach, test } from 'node:test';
+import type * as mysql from 'mysql2/promise';
+import { clusterWorkflowId } from '../../client/cluster-apply';
+import { rootConnection } from '../../client/local/mariadb';
+import { sleep } from '../../client/local/ports';
+import { readPassword } from '../../client/local/secrets';
+import { followOperation, requestOperation } from '../../client/operations';
+import { atEnd } from '../harness/cleanup';
+import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows, writerSession } from '../harness/stack';
+
+let stack: TestStack;
+
+before(async () => {
+  stack = await startTestStack(3);
+  const { worker, close } = await stack.temporal.worker();
+  const running = worker.run();
+  atEnd(async () => {
+    worker.shutdown();
+    await running;
+    await close();
+  });
+});
+
+beforeEach(async () => {
+  stack.spec.hooks = undefined;
+  await resetStack(stack);
+  await writeRows(stack, [1, 2, 3]);
+});
+
+const operate = async (kind: 'switchover' | 'failover', options: { candidate?: string } = {}) => {
+  const started = await requestOperation(stack.temporal.client, stack.name, { kind, ...options });
+  return followOperation(stack.temporal.client, started.workflowId, () => undefined);
+};
+
+test('switchover: one writable server, the others replicate from it, the writer follows, view 2, no row lost', async () => {
+  const result = await operate('switchover');
+  const primary = await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3] });
+  assert.equal(result.primary, primary);
+  assert.notEqual(primary, stack.cluster.addresses[0]);
+  const memo = await conductorMemo(stack);
+  assert.equal(memo.servers.find((s) => s.address === stack.cluster.addresses[0])?.status, 'SECONDARY');
+  await writeRows(stack, [4]);
+  await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3, 4] });
+});
+
+test('switchover to a named candidate', async () => {
+  const result = await operate('switchover', { candidate: stack.cluster.addresses[2] });
+  assert.equal(result.primary, stack.cluster.addresses[2]);
+  assert.equal(await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3] }), stack.cluster.addresses[2]);
+});
+
+test('failover after kill -9 of the primary: a new primary with every row, the old one FAULTY', async () => {
+  process.kill(stack.cluster.servers[0].pid, 'SIGKILL');
+  const result = await operate('failover');
+  assert.notEqual(result.primary, stack.cluster.addresses[0]);
+  await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3], dead: [0] });
+  const memo = await conductorMemo(stack);
+  assert.equal(memo.servers.find((s) => s.address === stack.cluster.addresses[0])?.status, 'FAULTY');
+  await writeRows(stack, [4]);
+  await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3, 4], dead: [0] });
+});
+
+test('while an operation runs, a second one is refused, not interleaved', async () => {
+  stack.spec.hooks = { beforeFailover: ['sleep 3'], afterFailover: [], afterSwitchover: [] };
+  await resetStack(stack);
+  await writeRows(stack, [1, 2, 3]);
+  const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'failover' });
+  await assert.rejects(requestOperation(stack.temporal.client, stack.name, { kind: 'switchover' }), /switchover refused: .*busy with failover #1/);
+  await assert.rejects(requestOperation(stack.temporal.client, stack.name, { kind: 'failover' }), /failover refused: .*busy with failover #1/);
+  await followOperation(stack.temporal.client, started.workflowId, () => undefined);
+  const children = [];
+  const conductor = await stack.temporal.client.workflow.getHandle(clusterWorkflowId(stack.name)).describe();
+  const query = `ParentRunId = '${conductor.runId}'`;
+  for await (const wf of stack.temporal.client.workflow.list({ query })) children.push(wf.workflowId);
+  assert.deepEqual(children, [`${clusterWorkflowId(stack.name)}/failover/1`]);
+  await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3] });
+});
+
+test('a switchover whose candidate dies mid-way leaves the old primary writable and routed', async () => {
+  const candidate = 1;
+  // A row lock held on the candidate stalls its applier on the next update, so the switchover waits on it...
+  const lock: mysql.Connection = await rootConnection(stack.cluster.servers[candidate].port);
+  lock.on('error', () => undefined);
+  await lock.query('START TRANSACTION');
+  await lock.query('SELECT * FROM t.locks WHERE k = 1 FOR UPDATE');
+  const writer = await writerSession(stack);
+  await writer.query('UPDATE t.locks SET v = v + 1 WHERE k = 1');
+  await writer.end();
+  const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'switchover', candidate: stack.cluster.addresses[candidate] });
+  const steps: string[] = [];
+  let settled = false;
+  const outcome = followOperation(stack.temporal.client, started.workflowId, (s) => steps.push(s))
+    .then(() => 'completed', (e: Error) => e.message)
+    .finally(() => (settled = true));
+  while (!settled && !steps.some((s) => s.startsWith('waiting for'))) await sleep(50);
+  // ...and dies while it waits.
+  process.kill(stack.cluster.servers[candidate].pid, 'SIGKILL');
+  assert.match(await outcome, /switchover aborted, 127\.0\.0\.1:\d+ is primary again/);
+  assert.ok(steps.some((s) => s.startsWith('rolling back')), steps.join('; '));
+  const primary = await assertHealthy(stack, { viewId: 1, rows: [1, 2, 3], dead: [candidate] });
+  assert.equal(primary, stack.cluster.addresses[0]);
+});
+
+/** Every payload of a history as text: payload data is bytes, which JSON.stringify would print as numbers. */
+function historyText(value: unknown): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (Array.isArray(value)) return value.map(historyText).join(' ');
+  if (value && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${historyText(v)}`).join(' ');
+  return String(value);
+}
+
+test('no password appears in any workflow history', async () => {
+  const secrets = Object.values(stack.cluster.accounts).map(readPassword);
+  let histories = 0;
+  for await (const wf of stack.temporal.client.workflow.list()) {
+    const text = historyText(await stack.temporal.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory());
+    for (const secret of secrets) assert.ok(!text.includes(secret), `a password appears in the history of ${wf.workflowId}`);
+    assert.ok(text.includes('passwordFile'), `${wf.workflowId}: the history carries the references`);
+    histories++;
+  }
+  assert.ok(histories >= 10, `read ${histories} histories`);
+});
