@@ -24,6 +24,8 @@ export async function createWorker(opts: WorkerOptions): Promise<RunningWorker> 
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     activities,
+    // A worker that dies holding a workflow's sticky queue delays its next task by this much (default 10 s).
+    stickyQueueScheduleToStartTimeout: '2 seconds',
   });
   return { worker, close: () => connection.close() };
 }

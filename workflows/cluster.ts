@@ -1,7 +1,8 @@
 import {
-  ApplicationFailure, CancellationScope, condition, continueAsNew, defineQuery, defineUpdate, startChild,
+  CancellationScope, condition, continueAsNew, defineQuery, defineUpdate, startChild,
   isCancellation, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo, allHandlersFinished,
 } from '@temporalio/workflow';
+import { rootCauseMessage } from './errors';
 import { recordOperation, trimViews } from './logic/views';
 import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
@@ -133,10 +134,6 @@ async function runChild(op: RunningOperation, input: OperationInput, onStarted: 
   }
 }
 
-/** The innermost cause: a child's ApplicationFailure carries the reason the operator needs. */
 function failureMessage(err: unknown): string {
-  if (isCancellation(err)) return 'cancelled (a failover took precedence)';
-  let e = err as Error & { cause?: Error };
-  while (e.cause) e = e.cause as Error & { cause?: Error };
-  return e instanceof ApplicationFailure || e.message ? e.message : String(err);
+  return isCancellation(err) ? 'cancelled (a failover took precedence)' : rootCauseMessage(err);
 }

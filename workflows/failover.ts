@@ -4,6 +4,7 @@ import { electPrimary, type ElectionServer } from './logic/election';
 import type { OperationInput, OperationResult, ServerRecord } from './model';
 import { publishView, runHooks } from './finish';
 import { trackProgress } from './progress';
+import { refuseIllegalPromotion } from './transitions';
 import { route } from './routing';
 import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from './steps';
 
@@ -23,6 +24,7 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
   if (input.updateOnly) {
     const winner = input.candidate;
     if (!winner) throw ApplicationFailure.nonRetryable('an update-only failover needs --candidate: nothing is read from the servers', 'NoCandidate');
+    refuseIllegalPromotion(input.servers, winner);
     step(`recorded ${winner} as primary, ${oldPrimary} FAULTY (update-only: no server touched)`);
     return { primary: winner, servers: afterFailover(input.servers, winner, oldPrimary, []), summary: `${winner} recorded as primary (update-only)` };
   }

@@ -3,9 +3,12 @@ import type * as activities from '../activities';
 
 type Activities = typeof activities;
 
-/** Steps that should succeed within seconds; a dead server fails them fast. */
+/**
+ * Steps that should succeed within seconds; a dead server fails them fast.
+ * The timeout is also how long a worker killed mid-step delays the retry.
+ */
 export const QUICK: ActivityOptions = {
-  startToCloseTimeout: '15 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 5 },
 };
 
@@ -17,7 +20,7 @@ export const BEST_EFFORT: ActivityOptions = {
 
 /** Past the point of no return a step keeps trying: the cluster must end whole. */
 export const PERSISTENT: ActivityOptions = {
-  startToCloseTimeout: '15 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
 };
 

@@ -1,5 +1,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { rootCauseMessage } from './errors';
 import { chooseSwitchoverCandidate } from './logic/switchover-candidate';
+import { refuseIllegalPromotion } from './transitions';
 import { formatAddress } from './logic/address';
 import type { Flavor } from './logic/gtid';
 import type { OperationInput, OperationResult, ServerRecord } from './model';
@@ -21,6 +23,13 @@ export async function switchover(input: OperationInput): Promise<OperationResult
   const { access } = input.config;
   const oldPrimary = input.primary;
 
+  if (input.updateOnly) {
+    const candidate = input.candidate ?? recordedCandidate(input.servers, oldPrimary);
+    refuseIllegalPromotion(input.servers, candidate);
+    step(`recorded ${candidate} as primary (update-only: no server read or touched)`);
+    return { primary: candidate, servers: promoted(input.servers, candidate, oldPrimary), summary: `${candidate} recorded as primary (update-only)` };
+  }
+
   step('reading every server');
   const live = input.servers.filter((s) => s.status !== 'FAULTY');
   const states = await Promise.all(live.map((s) => activity('probeServer', `read ${s.address}`)({ address: s.address, access })));
@@ -39,10 +48,6 @@ export async function switchover(input: OperationInput): Promise<OperationResult
   if (!choice.ok) throw ApplicationFailure.nonRetryable(choice.reason, 'NoCandidate');
   const candidate = choice.candidate;
   const servers = promoted(input.servers, candidate, oldPrimary);
-  if (input.updateOnly) {
-    step(`recorded ${candidate} as primary (update-only: no server touched)`);
-    return { primary: candidate, servers, summary: `${candidate} recorded as primary (update-only)` };
-  }
 
   try {
     step(`routing writes away from ${oldPrimary}`);
@@ -57,7 +62,7 @@ export async function switchover(input: OperationInput): Promise<OperationResult
   } catch (err) {
     step(`rolling back: ${oldPrimary} stays primary`);
     await CancellationScope.nonCancellable(() => restoreOldPrimary(input));
-    throw isCancellation(err) ? err : ApplicationFailure.nonRetryable(`switchover aborted, ${oldPrimary} is primary again: ${(err as Error).message}`, 'SwitchoverAborted');
+    throw isCancellation(err) ? err : ApplicationFailure.nonRetryable(`switchover aborted, ${oldPrimary} is primary again: ${rootCauseMessage(err)}`, 'SwitchoverAborted');
   }
 
   step(`promoting ${candidate}`);
@@ -77,6 +82,14 @@ export async function switchover(input: OperationInput): Promise<OperationResult
   await runHooks(input, 'after-switchover', candidate);
   step(`done: ${candidate} is primary, ${oldPrimary} replicates from it`);
   return { primary: candidate, servers, summary: `switchover from ${oldPrimary} to ${candidate}` };
+}
+
+/** Without reading servers: the least penalised SECONDARY as recorded. */
+function recordedCandidate(servers: ServerRecord[], oldPrimary: string): string {
+  const [best] = servers.filter((s) => s.status === 'SECONDARY' && s.address !== oldPrimary)
+    .sort((a, b) => a.penalty - b.penalty || (a.address < b.address ? -1 : 1));
+  if (!best) throw ApplicationFailure.nonRetryable('no SECONDARY is recorded: name the candidate', 'NoCandidate');
+  return best.address;
 }
 
 /** The candidate becomes PRIMARY, the old primary SECONDARY; everyone else keeps their status. */

@@ -13,7 +13,7 @@ export interface Access {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
-const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 
 export type Row = Record<string, unknown>;
 

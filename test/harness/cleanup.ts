@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { after } from 'node:test';
 import { signal } from '../../client/local/processes';
 
@@ -11,13 +12,37 @@ import { signal } from '../../client/local/processes';
 const cleanups: (() => Promise<void>)[] = [];
 const started = new Set<number>();
 
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+after(runCleanups);
 
-process.on('exit', () => {
+/** Stops everything started so far, newest first; the benchmarks call it themselves. */
+export async function runCleanups(): Promise<void> {
+  while (cleanups.length) await cleanups.pop()!();
+}
+
+function killStarted(): void {
   for (const pid of started) signal(pid, 'SIGKILL');
-});
+}
+
+process.on('exit', killStarted);
+// The test runner ends a file that runs too long with a signal, which skips 'exit'.
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    killStarted();
+    process.exit(128 + (sig === 'SIGTERM' ? 15 : 2));
+  });
+}
+
+/** Kills every process whose command line names `dir` (servers a failed start left behind). */
+export function killProcessesUnder(dir: string): void {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir)) signal(Number(entry), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
 
 export function atEnd(fn: () => Promise<void>): void {
   cleanups.push(fn);

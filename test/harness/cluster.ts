@@ -9,7 +9,7 @@ import { setReadOnly } from '../../activities/read-only';
 import { setSemiSync } from '../../activities/semi-sync';
 import { getServerState } from '../../activities/server-state';
 import { waitForGtid } from '../../activities/wait-for-gtid';
-import { atEnd, track, untrack } from './cleanup';
+import { atEnd, killProcessesUnder, track, untrack } from './cleanup';
 import { tempDir } from './tempdir';
 
 export interface TestCluster {
@@ -33,9 +33,8 @@ export interface TestCluster {
  */
 export async function startTestCluster(size: number): Promise<TestCluster> {
   const dir = tempDir('cluster');
-  const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
   const accounts = localAccounts(path.join(dir, 'secrets'));
-  const { servers } = await startLocalCluster({ dir: path.join(dir, 'servers'), ports, accounts });
+  const servers = await startWithRetry(dir, size, accounts);
   servers.forEach((s) => track(s.pid));
   const cluster: TestCluster = {
     dir,
@@ -76,6 +75,23 @@ export async function startTestCluster(size: number): Promise<TestCluster> {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return cluster;
+}
+
+/**
+ * A free port can be taken by a parallel test file between the moment it is
+ * picked and the moment the server binds it: start again on new ports.
+ */
+async function startWithRetry(dir: string, size: number, accounts: LocalAccounts): Promise<LocalMariadb[]> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
+    try {
+      return (await startLocalCluster({ dir: path.join(dir, 'servers'), ports, accounts })).servers;
+    } catch (err) {
+      killProcessesUnder(dir);
+      fs.rmSync(path.join(dir, 'servers'), { recursive: true, force: true });
+      if (attempt === 3) throw err;
+    }
+  }
 }
 
 /** Back to the starting shape between test cases: server 0 the writable primary, the rest replicating from it. */

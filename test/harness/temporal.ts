@@ -17,14 +17,15 @@ export interface TestTemporal {
   worker(): Promise<RunningWorker>;
   /** The same worker as its own process, to kill -9. */
   workerProcess(): ChildProcess;
+  /** Stops the server and starts it again on the same port and SQLite file. */
+  restart(): Promise<void>;
 }
 
 /** A real Temporal dev server (headless, SQLite in a temp dir) for one test file. */
 export async function startTestTemporal(): Promise<TestTemporal> {
   const dir = tempDir('temporal');
-  const server = await startTemporal({
-    dbFile: path.join(dir, 'temporal.sqlite'), port: await freePort(), uiPort: 0, logFile: path.join(dir, 'temporal.log'), ui: false,
-  });
+  const options = { dbFile: path.join(dir, 'temporal.sqlite'), port: await freePort(), uiPort: 0, logFile: path.join(dir, 'temporal.log'), ui: false };
+  let server = await startTemporal(options);
   track(server.pid);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
@@ -39,6 +40,12 @@ export async function startTestTemporal(): Promise<TestTemporal> {
     address: server.address,
     client,
     worker: () => createWorker({ address: server.address, namespace: 'default' }),
+    async restart() {
+      await stopTemporal(server.pid);
+      untrack(server.pid);
+      server = await startTemporal(options);
+      track(server.pid);
+    },
     workerProcess() {
       const log = fs.openSync(workerLog, 'a');
       const child = spawn(process.execPath, [CLI, 'worker'], { stdio: ['ignore', log, log], env: { ...process.env, TEMPORAL_ADDRESS: server.address } });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { before, beforeEach, test } from 'node:test';
 import type * as mysql from 'mysql2/promise';
+import { getServerState } from '../../activities/server-state';
 import { clusterWorkflowId } from '../../client/cluster-apply';
 import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
@@ -28,7 +31,7 @@ beforeEach(async () => {
   await writeRows(stack, [1, 2, 3]);
 });
 
-const operate = async (kind: 'switchover' | 'failover', options: { candidate?: string } = {}) => {
+const operate = async (kind: 'switchover' | 'failover', options: { candidate?: string; updateOnly?: boolean } = {}) => {
   const started = await requestOperation(stack.temporal.client, stack.name, { kind, ...options });
   return followOperation(stack.temporal.client, started.workflowId, () => undefined);
 };
@@ -100,6 +103,39 @@ test('a switchover whose candidate dies mid-way leaves the old primary writable 
   assert.ok(steps.some((s) => s.startsWith('rolling back')), steps.join('; '));
   const primary = await assertHealthy(stack, { viewId: 1, rows: [1, 2, 3], dead: [candidate] });
   assert.equal(primary, stack.cluster.addresses[0]);
+});
+
+test('hooks: a failing before-failover hook aborts with nothing changed; after-failover hooks get the facts on stdin', async () => {
+  const seen = path.join(stack.cluster.dir, 'after-failover.json');
+  stack.spec.hooks = { beforeFailover: ['echo no failover now >&2; exit 3'], afterFailover: [], afterSwitchover: [] };
+  await resetStack(stack);
+  await assert.rejects(operate('failover'), /failover aborted: before-failover hook "echo no failover now >&2; exit 3" exited 3: no failover now/);
+  assert.equal(await assertHealthy(stack, { viewId: 1, rows: [] }), stack.cluster.addresses[0]);
+
+  stack.spec.hooks = { beforeFailover: ['true'], afterFailover: [`cat > ${seen}`], afterSwitchover: [] };
+  await resetStack(stack);
+  const result = await operate('failover');
+  const event = JSON.parse(fs.readFileSync(seen, 'utf8'));
+  assert.deepEqual(event, { event: 'after-failover', cluster: stack.name, oldPrimary: stack.cluster.addresses[0], newPrimary: result.primary, viewId: 2 });
+});
+
+test('--update-only records the new primary and view and touches no server', async () => {
+  const serverFacts = () => Promise.all(stack.cluster.addresses.map(async (address) => {
+    const s = await getServerState({ address, access: stack.cluster.access });
+    return { address, readOnly: s.readOnly, source: s.replication?.sourcePort ?? null, executed: s.executed, semiSync: s.semiSync.primaryEnabled };
+  }));
+  const before = await serverFacts();
+  const promoted = await operate('switchover', { candidate: stack.cluster.addresses[2], updateOnly: true });
+  assert.equal(promoted.primary, stack.cluster.addresses[2]);
+  const failed = await operate('failover', { candidate: stack.cluster.addresses[1], updateOnly: true });
+  assert.equal(failed.primary, stack.cluster.addresses[1]);
+  const memo = await conductorMemo(stack);
+  assert.equal(memo.viewId, 3);
+  assert.deepEqual(memo.servers.map((s) => s.status), ['SECONDARY', 'PRIMARY', 'FAULTY']);
+  assert.deepEqual(await serverFacts(), before);
+  // The status matrix holds in update-only too: a FAULTY server is never promoted.
+  await assert.rejects(operate('switchover', { candidate: stack.cluster.addresses[2], updateOnly: true }), /cannot change FAULTY to PRIMARY/);
+  assert.equal((await conductorMemo(stack)).viewId, 3);
 });
 
 /** Every payload of a history as text: payload data is bytes, which JSON.stringify would print as numbers. */

@@ -1,0 +1,48 @@
+import { followOperation, requestOperation } from '../../client/operations';
+import { runCleanups } from '../harness/cleanup';
+import { assertHealthy, resetStack, startTestStack } from '../harness/stack';
+import { report, WriterLoad } from './writer-load';
+
+/**
+ * npm run bench:switchover — the window in which writes through the writer
+ * endpoint fail or block during a switchover: the longest gap between two
+ * acknowledged writes while the operation runs. 10 runs (BENCH_RUNS).
+ */
+async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 10);
+  const stack = await startTestStack(3, 'bench');
+  const { worker, close } = await stack.temporal.worker();
+  const running = worker.run();
+  const windows: number[] = [];
+  const durations: number[] = [];
+  let lost = 0;
+  for (let run = 0; run < runs; run++) {
+    await resetStack(stack);
+    const load = new WriterLoad(stack, 1);
+    await new Promise((r) => setTimeout(r, 500));
+    const from = load.now();
+    const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'switchover' });
+    await followOperation(stack.temporal.client, started.workflowId, () => undefined);
+    const to = load.now();
+    await new Promise((r) => setTimeout(r, 500));
+    await load.stop();
+    const acked = load.writes.filter((w) => w.ok);
+    const during = acked.filter((w) => w.end >= from);
+    const window = Math.max(...during.map((w, i) => w.end - (i === 0 ? from : during[i - 1].end)));
+    windows.push(window);
+    durations.push(to - from);
+    // Every acknowledged row must be on every member afterwards.
+    const ids = load.acknowledged();
+    await assertHealthy(stack, { viewId: 2, rows: ids }).catch((err) => { lost++; console.log(`  check failed: ${(err as Error).message.split('\n')[0]}`); });
+    console.log(`run ${run + 1}: write window ${window.toFixed(0)} ms, switchover ${(to - from).toFixed(0)} ms, ${ids.length} rows acknowledged`);
+  }
+  report('switchover write window', ' ms', windows);
+  report('switchover workflow duration', ' ms', durations);
+  console.log(`runs with acknowledged rows missing afterwards: ${lost}`);
+  worker.shutdown();
+  await running;
+  await close();
+  await runCleanups();
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

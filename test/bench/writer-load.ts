@@ -1,0 +1,70 @@
+import type * as mysql from 'mysql2/promise';
+import { writerSession, type TestStack } from '../harness/stack';
+
+/** One write's outcome, in ms since the load started. */
+export interface Write {
+  id: number;
+  start: number;
+  end: number;
+  ok: boolean;
+}
+
+/**
+ * A client writing numbered rows through the writer endpoint as fast as it
+ * can, one at a time, reconnecting after any error: what an application
+ * sees during an operation.
+ */
+export class WriterLoad {
+  readonly writes: Write[] = [];
+  private running = true;
+  private readonly done: Promise<void>;
+  readonly t0 = performance.now();
+
+  constructor(private readonly stack: TestStack, private nextId: number) {
+    this.done = this.loop();
+  }
+
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  private async loop(): Promise<void> {
+    let conn: mysql.Connection | undefined;
+    while (this.running) {
+      const start = this.now();
+      const id = this.nextId;
+      try {
+        conn ??= await writerSession(this.stack);
+        conn.on('error', () => undefined);
+        await conn.query({ sql: 'INSERT INTO t.rows VALUES (?)', values: [id], timeout: 10_000 });
+        this.nextId++;
+        this.writes.push({ id, start, end: this.now(), ok: true });
+      } catch {
+        this.writes.push({ id, start, end: this.now(), ok: false });
+        conn?.destroy();
+        conn = undefined;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    conn?.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+
+  acknowledged(): number[] {
+    return this.writes.filter((w) => w.ok).map((w) => w.id);
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function report(name: string, unit: string, values: number[]): void {
+  console.log(`${name}: runs=${values.length} p50=${percentile(values, 50).toFixed(0)}${unit} p99=${percentile(values, 99).toFixed(0)}${unit} ` +
+    `min=${Math.min(...values).toFixed(0)}${unit} max=${Math.max(...values).toFixed(0)}${unit}`);
+}

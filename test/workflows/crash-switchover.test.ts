@@ -1,0 +1,3 @@
+import { crashTestFile } from '../harness/crash';
+
+crashTestFile('switchover');
