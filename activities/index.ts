@@ -11,3 +11,4 @@ export { provision } from './provision';
 export { publishTopology } from './topology';
 export { runHook } from './hooks';
 export { fenceWriter, readRoutes, routeWriter } from './router/haproxy';
+export { monitorPrimary } from './monitor';

@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { OperationKind } from '../workflows/model';
 import { parseAddress } from '../workflows/logic/address';
-import { applyCluster } from './cluster-apply';
+import { applyCluster, clusterWorkflowId } from './cluster-apply';
 import { followOperation, requestOperation } from './operations';
 import { readClusterSpec } from './spec';
 import { clusterStatus, formatStatus } from './status';
@@ -28,6 +28,7 @@ const USAGE = `usage: gtidflow <command>
                                       the same, said from the old primary's side
   failover <cluster> [--candidate host:port] [--update-only] [--reason text]
                                       unplanned failover: fence the primary, elect, promote
+  ack <cluster>                       acknowledge an automatic failover: re-arms detection before the block period ends
   worker                              run the gtidflow worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)`;
 
 /** A mistake in the command line: usage is printed, exit code 2. */
@@ -105,6 +106,14 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     await withClient(async (client) => {
       const status = await clusterStatus(client, positionals[0]);
       print(status, Boolean(values.json), () => formatStatus(status));
+    });
+  },
+
+  async ack(args) {
+    const { positionals } = options(args, {});
+    if (positionals.length !== 1) throw new UsageError('ack takes one cluster name');
+    await withClient(async (client) => {
+      console.log(await client.workflow.getHandle(clusterWorkflowId(positionals[0])).executeUpdate<string, []>('acknowledge'));
     });
   },
 

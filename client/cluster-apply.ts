@@ -1,5 +1,5 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { ClusterState } from '../workflows/model';
+import { type ClusterState, DEFAULT_POLICIES } from '../workflows/model';
 import { CLUSTER } from '../workflows/search-attributes';
 import { TASK_QUEUE } from '../worker/worker';
 import { inspectCluster } from './inspect';
@@ -18,6 +18,7 @@ export function initialState(spec: ClusterSpec, at: string): ClusterState {
       access: spec.credentials,
       router: spec.router?.haproxy ?? null,
       hooks: spec.hooks ?? { beforeFailover: [], afterFailover: [], afterSwitchover: [] },
+      policies: { ...DEFAULT_POLICIES, ...spec.policies },
     },
     servers,
     primary,
@@ -26,6 +27,8 @@ export function initialState(spec: ClusterSpec, at: string): ClusterState {
     operation: null,
     operationCount: 0,
     lastOperation: null,
+    warnings: [],
+    lastAutomaticFailoverAt: null,
   };
 }
 

@@ -31,6 +31,12 @@ export const clusterSpecSchema = z.object({
     afterFailover: z.array(z.string().min(1)).default([]),
     afterSwitchover: z.array(z.string().min(1)).default([]),
   }).strict().optional(),
+  policies: z.object({
+    failover: z.enum(['auto', 'notify', 'off']).optional(),
+    probeIntervalMs: z.number().int().min(100).max(60_000).optional(),
+    probeFailures: z.number().int().min(1).max(100).optional(),
+    blockSeconds: z.number().int().min(0).optional(),
+  }).strict().optional(),
   router: z.object({
     haproxy: z.object({
       adminSocket: z.string().min(1),

@@ -12,6 +12,7 @@ export interface ClusterStatus {
   servers: { address: string; status: string; readOnly: boolean | null; replicatingFrom: string | null; gtid: string | null; penalty: number; error?: string }[];
   operation: ReturnType<typeof memoOf>['operation'];
   lastOperation: ReturnType<typeof memoOf>['lastOperation'];
+  warnings: string[];
 }
 
 /**
@@ -34,7 +35,7 @@ export async function clusterStatus(client: Client, cluster: string): Promise<Cl
           replicatingFrom: live.replication ? formatAddress(live.replication.sourceHost, live.replication.sourcePort) : null }
       : { address: s.address, status: s.status, readOnly: null, replicatingFrom: null, gtid: null, penalty: s.penalty, error: live.error };
   }));
-  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation };
+  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation, warnings: memo.warnings };
 }
 
 export function formatStatus(status: ClusterStatus): string {
@@ -49,6 +50,7 @@ export function formatStatus(status: ClusterStatus): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return [
     `cluster ${status.cluster}: view ${status.viewId}, primary ${status.primary}, ${op}${last}`,
+    ...status.warnings.map((w) => `WARNING: ${w}`),
     ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()),
   ].join('\n');
 }

@@ -1,7 +1,9 @@
 import {
-  CancellationScope, condition, continueAsNew, defineQuery, defineUpdate, startChild,
-  isCancellation, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo, allHandlersFinished,
+  CancellationScope, condition, continueAsNew, defineQuery, defineUpdate, startChild, isCancellation, metricMeter,
+  setHandler, upsertMemo, upsertSearchAttributes, workflowInfo, allHandlersFinished,
 } from '@temporalio/workflow';
+import type { MonitorEvent } from '../activities/monitor';
+import { automaticFailoverBlocked, fenceReturned, watchOnce } from './detection';
 import { rootCauseMessage } from './errors';
 import { recordOperation, trimViews } from './logic/views';
 import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation } from './model';
@@ -22,6 +24,8 @@ export interface OperationStarted {
 
 export const stateQuery = defineQuery<ClusterState>('state');
 export const requestOperation = defineUpdate<OperationStarted, [OperationRequest]>('requestOperation');
+/** An operator's acknowledgement of an automatic failover: lifts the block on the next one. */
+export const acknowledge = defineUpdate<string, []>('acknowledge');
 
 const KEEP_VIEWS = 50;
 const HISTORY_LIMIT = 4_000;
@@ -37,8 +41,11 @@ export function memoOf(state: ClusterState) {
     access: state.config.access,
     operation: state.operation,
     lastOperation: state.lastOperation,
+    warnings: state.warnings,
   };
 }
+
+const ROLE_VALUE = { FAULTY: 0, SPARE: 1, SECONDARY: 2, PRIMARY: 3 } as const;
 
 /**
  * The conductor of one cluster (workflow id `cluster:<name>`): it holds the
@@ -58,6 +65,8 @@ export async function cluster(initial: ClusterState): Promise<void> {
       { key: VIEW_ID, value: state.viewId },
       { key: OPERATION, value: state.operation?.kind ?? 'idle' },
     ]);
+    const role = metricMeter.createGauge('gtidflow_server_role', 'int', '', '0 FAULTY, 1 SPARE, 2 SECONDARY, 3 PRIMARY');
+    for (const s of state.servers) role.withTags({ cluster: state.config.name, server: s.address }).set(ROLE_VALUE[s.status]);
   };
 
   setHandler(stateQuery, () => state);
@@ -80,11 +89,57 @@ export async function cluster(initial: ClusterState): Promise<void> {
     },
   });
 
+  setHandler(acknowledge, () => {
+    state = { ...state, lastAutomaticFailoverAt: null, warnings: state.warnings.filter((w) => !w.includes('automatic failover')) };
+    publish();
+    return `automatic failover of ${state.config.name} re-armed`;
+  });
+
+  let watchScope: CancellationScope | undefined;
+  let continuingAsNew = false;
+  /** Detection: decides on what the watch reports; an operation pauses it (the watch scope is cancelled). */
+  const watch = async () => {
+    for (;;) {
+      await condition(() => !state.operation && queue.length === 0 && !continuingAsNew && state.config.policies.failover !== 'off');
+      watchScope = new CancellationScope();
+      const event = await watchOnce(state, watchScope);
+      watchScope = undefined;
+      if (event) await react(event);
+    }
+  };
+
+  const warn = (warnings: string[]) => {
+    state = { ...state, warnings };
+    publish();
+  };
+
+  const react = async (event: MonitorEvent) => {
+    if (event.kind === 'warning') return warn([event.reason]);
+    if (event.kind === 'warning-cleared') return warn([]);
+    if (event.kind === 'faulty-writable') return fenceReturned(state, event.address);
+    metricMeter.createHistogram('gtidflow_detection_latency', 'int', 'ms', 'first failed probe to a dead verdict')
+      .withTags({ cluster: state.config.name }).record(event.detectedAfterMs);
+    const blocked = automaticFailoverBlocked(state, Date.now());
+    const why = state.config.policies.failover === 'notify' ? 'the failover policy is notify: run gtidflow failover' : blocked;
+    if (why) {
+      // Nothing to do by ourselves: say so, and look again when the cluster changes or a minute has passed.
+      const viewId = state.viewId;
+      warn([`primary ${state.primary} is dead (${event.reason}); no automatic failover: ${why}`]);
+      await condition(() => state.viewId !== viewId || !automaticFailoverBlocked(state, Date.now()), '1 minute');
+      return;
+    }
+    state = { ...state, lastAutomaticFailoverAt: new Date().toISOString(), warnings: [] };
+    queue.push({ kind: 'failover', id: ++state.operationCount, reason: `automatic: ${event.reason}` });
+  };
+
   publish();
+  void watch();
   for (;;) {
     await condition(() => queue.length > 0 || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT);
+    watchScope?.cancel();
     if (queue.length === 0) {
-      await condition(allHandlersFinished);
+      continuingAsNew = true;
+      await condition(() => allHandlersFinished() && !watchScope);
       await continueAsNew<typeof cluster>({ ...state, views: trimViews(state.views, KEEP_VIEWS) });
     }
     const request = queue.shift()!;
@@ -104,6 +159,9 @@ export async function cluster(initial: ClusterState): Promise<void> {
     const outcome = await scope.run(() => runChild(op, input, () => started.set(op.id, op.workflowId)));
     running = undefined;
     const at = new Date().toISOString();
+    const tags = { cluster: state.config.name, outcome: outcome.ok ? 'completed' : 'failed' };
+    metricMeter.createCounter(`gtidflow_${op.kind}s`, '1', `${op.kind}s run by the conductor`).withTags(tags).add(1);
+    metricMeter.createHistogram(`gtidflow_${op.kind}_duration`, 'int', 'ms').withTags(tags).record(Date.parse(at) - Date.parse(op.startedAt));
     if (outcome.ok) {
       state = recordOperation(state, outcome.result, `${op.kind} #${op.id}`, at);
       state.lastOperation = { id: op.id, kind: op.kind, outcome: 'completed', message: outcome.result.summary, at };

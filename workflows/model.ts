@@ -29,11 +29,25 @@ export interface Hooks {
   afterSwitchover: string[];
 }
 
+/** How the cluster is watched and what detection may do by itself. */
+export interface Policies {
+  /** auto: fail over on a dead primary; notify: only warn; off: do not watch. */
+  failover: 'auto' | 'notify' | 'off';
+  probeIntervalMs: number;
+  /** Consecutive failed probes before the replicas are asked (safety rule 1). */
+  probeFailures: number;
+  /** No second automatic failover within this period unless acknowledged (safety rule 6). */
+  blockSeconds: number;
+}
+
+export const DEFAULT_POLICIES: Policies = { failover: 'auto', probeIntervalMs: 1000, probeFailures: 3, blockSeconds: 600 };
+
 export interface ClusterConfig {
   name: string;
   access: Access;
   router: RouterConfig | null;
   hooks: Hooks;
+  policies: Policies;
 }
 
 export interface View {
@@ -66,6 +80,10 @@ export interface ClusterState {
   /** Operations started so far: numbers workflow ids. */
   operationCount: number;
   lastOperation: { id: number; kind: OperationKind; outcome: 'completed' | 'failed'; message: string; at: string } | null;
+  /** What detection wants an operator to see (manager cut off, failover blocked, ...). */
+  warnings: string[];
+  /** When detection last failed over by itself; cleared by an operator's acknowledgement. */
+  lastAutomaticFailoverAt: string | null;
 }
 
 /** What every operation workflow gets: the recorded facts at its start, references only. */

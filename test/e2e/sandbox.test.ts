@@ -135,7 +135,8 @@ test('down stops every process; up again brings back the same data and Temporal 
   endpoints = await up();
   const [cluster] = endpoints.clusters;
   assert.deepEqual(await rowsOn(cluster.writer.port, 'SELECT id FROM t'), [{ id: 1 }]);
-  assert.deepEqual(await inspectWorkflowIds(), historyBefore);
+  const historyAfter = await inspectWorkflowIds();
+  for (const id of historyBefore) assert.ok(historyAfter.includes(id), `${id} survived the restart`);
 });
 
 test('bad input: one line on stderr, non-zero exit, no stack trace', async () => {

@@ -16,7 +16,7 @@ export interface TestTemporal {
   /** A real gtidflow worker in this process (each file has its own server, so the default task queue). */
   worker(): Promise<RunningWorker>;
   /** The same worker as its own process, to kill -9. */
-  workerProcess(): ChildProcess;
+  workerProcess(env?: NodeJS.ProcessEnv): ChildProcess;
   /** Stops the server and starts it again on the same port and SQLite file. */
   restart(): Promise<void>;
 }
@@ -46,9 +46,9 @@ export async function startTestTemporal(): Promise<TestTemporal> {
       server = await startTemporal(options);
       track(server.pid);
     },
-    workerProcess() {
+    workerProcess(env = {}) {
       const log = fs.openSync(workerLog, 'a');
-      const child = spawn(process.execPath, [CLI, 'worker'], { stdio: ['ignore', log, log], env: { ...process.env, TEMPORAL_ADDRESS: server.address } });
+      const child = spawn(process.execPath, [CLI, 'worker'], { stdio: ['ignore', log, log], env: { ...process.env, ...env, TEMPORAL_ADDRESS: server.address } });
       fs.closeSync(log);
       track(child.pid!);
       child.on('exit', () => untrack(child.pid!));

@@ -1,0 +1,91 @@
+import { judgePrimary, type QuorumResult, type ReplicaView } from '../workflows/logic/quorum';
+import { formatAddress } from '../workflows/logic/address';
+import { heartbeat, throwIfCancelled } from './context';
+import type { Access } from './db/connection';
+import { probeServer } from './server-state';
+import { failureDetected, replicationLag } from './metrics';
+
+export interface MonitorArgs {
+  cluster: string;
+  primary: string;
+  replicas: string[];
+  /** FAULTY servers: if one answers writable (a frozen old primary thawing), the watch reports it. */
+  faulty: string[];
+  access: Access;
+  intervalMs: number;
+  /** Consecutive failed probes before the replicas are asked. */
+  threshold: number;
+  /** A warning the cluster already shows: not reported again while it lasts. */
+  knownWarning?: string;
+}
+
+export type MonitorEvent =
+  | { kind: 'primary-dead'; reason: string; detectedAfterMs: number }
+  | { kind: 'warning'; reason: string }
+  | { kind: 'warning-cleared' }
+  | { kind: 'faulty-writable'; address: string };
+
+/**
+ * Watches one cluster's primary until something needs a decision, then
+ * returns it: the primary dead by quorum (safety rule 1), the manager alone
+ * cut off (a warning), a warning gone, or a FAULTY server writable again.
+ * Runs for as long as nothing happens, heartbeating each round.
+ */
+export async function monitorPrimary(args: MonitorArgs): Promise<MonitorEvent> {
+  const probeAccess = { ...args.access, connectTimeoutMs: Math.max(200, Math.floor(args.intervalMs * 0.8)) };
+  let failures = 0;
+  let firstFailureAt = 0;
+  for (let round = 0; ; round++) {
+    const started = Date.now();
+    throwIfCancelled();
+    const probe = await probeServer({ address: args.primary, access: probeAccess });
+    if (probe.reachable) {
+      failures = 0;
+      if (args.knownWarning) return { kind: 'warning-cleared' };
+    } else {
+      if (failures === 0) firstFailureAt = started;
+      failures++;
+      failureDetected(args.cluster, args.primary);
+    }
+    if (failures >= args.threshold) {
+      const verdict = await askReplicas(args, probeAccess, failures);
+      if (verdict.verdict === 'dead') return { kind: 'primary-dead', reason: verdict.reason, detectedAfterMs: Date.now() - firstFailureAt };
+      if (verdict.verdict === 'unreachable-from-manager' && args.knownWarning !== verdict.reason) {
+        return { kind: 'warning', reason: `primary ${args.primary} unreachable from the manager only: ${verdict.reason}` };
+      }
+    }
+    if (round % 5 === 0) {
+      const writable = await slowerChecks(args, probeAccess);
+      if (writable) return { kind: 'faulty-writable', address: writable };
+    }
+    heartbeat({ round, failures });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, args.intervalMs - (Date.now() - started))));
+  }
+}
+
+/** Every few rounds: replication lag for the metrics, and any FAULTY server that is writable again. */
+async function slowerChecks(args: MonitorArgs, access: Access): Promise<string | undefined> {
+  for (const address of args.replicas) {
+    const state = await probeServer({ address, access });
+    if (state.reachable && state.replication?.secondsBehind != null) replicationLag(args.cluster, address, state.replication.secondsBehind);
+  }
+  for (const address of args.faulty) {
+    const state = await probeServer({ address, access });
+    if (state.reachable && !state.readOnly) return address;
+  }
+  return undefined;
+}
+
+/** Each replica's view of the primary: lost when its IO thread is not streaming from it. */
+async function askReplicas(args: MonitorArgs, access: Access, failures: number): Promise<QuorumResult> {
+  const replicas: ReplicaView[] = await Promise.all(args.replicas.map(async (address) => {
+    const state = await probeServer({ address, access });
+    if (!state.reachable) return { address, reachable: false, ioRunning: false };
+    const r = state.replication;
+    const fromPrimary = r !== null && formatAddress(r.sourceHost, r.sourcePort) === args.primary;
+    return { address, reachable: true, ioRunning: fromPrimary && r.ioRunning };
+  }));
+  // MariaDB 10.11 shows no age of the last event: a silent primary shows as an IO thread that
+  // reconnects after slave_net_timeout, which the replication heartbeat keeps to seconds.
+  return judgePrimary({ probeFailures: failures, threshold: args.threshold, replicas, heartbeatTimeoutSeconds: Infinity });
+}

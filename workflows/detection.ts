@@ -1,0 +1,54 @@
+import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { MonitorEvent } from '../activities/monitor';
+import type { ClusterState } from './model';
+import { activity, PERSISTENT } from './steps';
+
+/**
+ * The watch runs as one long activity that heartbeats every round; a dead
+ * worker is noticed after the heartbeat timeout and the watch restarts on
+ * another. It retries for ever: a cluster is never left unwatched.
+ */
+const { monitorPrimary } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  summary: 'watch the primary',
+});
+
+/** Watches until something needs a decision; undefined when cancelled (an operation starts). */
+export async function watchOnce(state: ClusterState, scope: CancellationScope): Promise<MonitorEvent | undefined> {
+  const { policies } = state.config;
+  try {
+    return await scope.run(() => monitorPrimary({
+      cluster: state.config.name,
+      primary: state.primary,
+      replicas: state.servers.filter((s) => s.address !== state.primary && s.status !== 'FAULTY').map((s) => s.address),
+      faulty: state.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address),
+      access: state.config.access,
+      intervalMs: policies.probeIntervalMs,
+      threshold: policies.probeFailures,
+      knownWarning: state.warnings.find((w) => w.includes('unreachable from the manager only')),
+    }));
+  } catch (err) {
+    if (isCancellation(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A FAULTY server answering writable (a frozen old primary thawed): read-only, sessions ended, out of the writer backend. */
+export async function fenceReturned(state: ClusterState, address: string): Promise<void> {
+  const { access, router } = state.config;
+  if (router) await activity('fenceWriter', `keep ${address} out of the writer backend`, PERSISTENT)({ router, server: address });
+  await activity('setReadOnly', `read_only on returning FAULTY ${address}`)({ address, access, readOnly: true });
+  await activity('killClientConnections', `end sessions on returning FAULTY ${address}`)({ address, access });
+}
+
+/** Safety rule 6: after an automatic failover, none again within the block period unless acknowledged. */
+export function automaticFailoverBlocked(state: ClusterState, nowMs: number): string | undefined {
+  if (!state.lastAutomaticFailoverAt) return undefined;
+  const until = Date.parse(state.lastAutomaticFailoverAt) + state.config.policies.blockSeconds * 1000;
+  return nowMs < until
+    ? `an automatic failover ran at ${state.lastAutomaticFailoverAt}; none again before ${new Date(until).toISOString()} unless acknowledged (gtidflow ack ${state.config.name})`
+    : undefined;
+}
