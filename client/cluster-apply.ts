@@ -1,5 +1,6 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { type ClusterState, DEFAULT_POLICIES } from '../workflows/model';
+import { memoOf } from '../workflows/memo';
 import { CLUSTER } from '../workflows/search-attributes';
 import { TASK_QUEUE } from '../worker/worker';
 import { inspectCluster } from './inspect';
@@ -50,6 +51,8 @@ export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{
       workflowId: clusterWorkflowId(spec.name),
       args: [state],
       typedSearchAttributes: [{ key: CLUSTER, value: spec.name }],
+      // Readable at once, before any worker has run the conductor's first task.
+      memo: { state: memoOf(state) },
       staticSummary: `conductor of cluster ${spec.name}`,
       staticDetails: `${spec.servers.length} servers, registered with primary ${state.primary}`,
     });

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Access } from '../activities/db/connection';
 import { probeServer } from '../activities/server-state';
 import { formatAddress } from '../workflows/logic/address';
-import type { memoOf } from '../workflows/cluster';
+import type { memoOf } from '../workflows/memo';
 import { clusterWorkflowId } from './cluster-apply';
 
 export interface ClusterStatus {

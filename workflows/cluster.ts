@@ -5,6 +5,7 @@ import {
 import type { MonitorEvent } from '../activities/monitor';
 import { automaticFailoverBlocked, fenceReturned, watchOnce } from './detection';
 import { rootCauseMessage } from './errors';
+import { memoOf } from './memo';
 import { recordOperation, trimViews } from './logic/views';
 import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
@@ -29,21 +30,6 @@ export const acknowledge = defineUpdate<string, []>('acknowledge');
 
 const KEEP_VIEWS = 50;
 const HISTORY_LIMIT = 4_000;
-
-/** The compact state published as memo: what `gtidflow status` and the Web UI show without a worker. */
-export function memoOf(state: ClusterState) {
-  return {
-    cluster: state.config.name,
-    viewId: state.viewId,
-    primary: state.primary,
-    servers: state.servers.map(({ address, status, penalty, capability }) => ({ address, status, penalty, capability })),
-    // References only: lets the CLI read the servers' live state without asking a worker.
-    access: state.config.access,
-    operation: state.operation,
-    lastOperation: state.lastOperation,
-    warnings: state.warnings,
-  };
-}
 
 const ROLE_VALUE = { FAULTY: 0, SPARE: 1, SECONDARY: 2, PRIMARY: 3 } as const;
 

@@ -1,6 +1,6 @@
 import * as mysql from 'mysql2/promise';
-import { parseAddress } from '../../workflows/logic/address';
 import { CredentialsRef, resolveCredentials } from './credentials';
+import { connectTarget } from './connect-via';
 import { classifyServerError } from './errors';
 
 /** How to reach the servers of one cluster; references only, no secret. */
@@ -42,8 +42,8 @@ export class Db {
 }
 
 export async function connect(address: string, access: Pick<Access, 'admin' | 'tls' | 'connectTimeoutMs'>): Promise<Db> {
-  const { host, port } = parseAddress(address);
   try {
+    const { host, port } = connectTarget(address);
     const { user, password } = resolveCredentials(access.admin);
     const conn = await mysql.createConnection({
       host, port, user, password,

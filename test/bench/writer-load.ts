@@ -1,5 +1,7 @@
 import type * as mysql from 'mysql2/promise';
-import { writerSession, type TestStack } from '../harness/stack';
+import { getServerState } from '../../activities/server-state';
+import { waitForGtid } from '../../activities/wait-for-gtid';
+import { conductorMemo, writerSession, type TestStack } from '../harness/stack';
 
 /** One write's outcome, in ms since the load started. */
 export interface Write {
@@ -57,6 +59,30 @@ export class WriterLoad {
   acknowledged(): number[] {
     return this.writes.filter((w) => w.ok).map((w) => w.id);
   }
+}
+
+/**
+ * Acknowledged rows absent from any live member. A write whose
+ * acknowledgement was lost with the old primary may still be present: only
+ * acknowledged ones count. Members are read once each has applied what the
+ * primary has.
+ */
+export async function missingRows(stack: TestStack, acknowledged: number[], dead: number[] = []): Promise<number> {
+  const primary = await primaryIndex(stack);
+  const { executed } = await getServerState({ address: stack.cluster.addresses[primary], access: stack.cluster.access });
+  let missing = 0;
+  for (const [i, address] of stack.cluster.addresses.entries()) {
+    if (dead.includes(i)) continue;
+    await waitForGtid({ address, access: stack.cluster.access, gtid: executed, timeoutSeconds: 30 });
+    const present = new Set((await stack.cluster.sql(i, 'SELECT id FROM t.rows')).map((r) => Number(r.id)));
+    missing += acknowledged.filter((id) => !present.has(id)).length;
+  }
+  return missing;
+}
+
+async function primaryIndex(stack: TestStack): Promise<number> {
+  const { primary } = await conductorMemo(stack);
+  return stack.cluster.addresses.indexOf(primary);
 }
 
 export function percentile(values: number[], p: number): number {

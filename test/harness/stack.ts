@@ -8,7 +8,7 @@ import { isMariadbRunning } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
 import { readPassword } from '../../client/local/secrets';
 import type { ClusterSpec } from '../../client/spec';
-import type { memoOf } from '../../workflows/cluster';
+import type { memoOf } from '../../workflows/memo';
 import { formatAddress } from '../../workflows/logic/address';
 import { resetTopology, startTestCluster, TestCluster } from './cluster';
 import { startTestRouter, TestRouter } from './router';
