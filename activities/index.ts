@@ -8,7 +8,7 @@ export { killClientConnections } from './sessions';
 export { promote } from './promote';
 export { checkJoinable } from './joinable';
 export { provision } from './provision';
-export { publishTopology } from './topology';
+export { publishTopology, readPublishedView } from './topology';
 export { runHook } from './hooks';
 export { fenceWriter, readRoutes, routeWriter } from './router/haproxy';
 export { monitorPrimary } from './monitor';

@@ -60,3 +60,13 @@ export async function publishTopology(args: ServerArgs & { view: PublishedView }
     }
   });
 }
+
+/** The view id published for a cluster on this server, or null when none is. */
+export async function readPublishedView(args: ServerArgs & { cluster: string }): Promise<number | null> {
+  return withDb(args.address, args.access, async (db) => {
+    const exists = await db.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'gtidflow' AND TABLE_NAME = 'view'");
+    if (!exists.length) return null;
+    const [row] = await db.query('SELECT view_id FROM gtidflow.view WHERE cluster = ?', [args.cluster]);
+    return row ? Number(row.view_id) : null;
+  });
+}

@@ -1,4 +1,4 @@
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { type ClusterState, DEFAULT_POLICIES } from '../workflows/model';
 import { memoOf } from '../workflows/memo';
 import { CLUSTER } from '../workflows/search-attributes';
@@ -7,6 +7,21 @@ import { inspectCluster } from './inspect';
 import type { ClusterSpec } from './spec';
 
 export const clusterWorkflowId = (name: string) => `cluster:${name}`;
+
+/** The cluster's health rounds: a Temporal Schedule that nudges its conductor (made once, kept). */
+async function ensureHealthSchedule(client: Client, cluster: string, everySeconds: number): Promise<void> {
+  try {
+    await client.schedule.create({
+      scheduleId: `health:${cluster}`,
+      spec: { intervals: [{ every: `${everySeconds} seconds` }] },
+      action: { type: 'startWorkflow', workflowType: 'healthTick', args: [cluster], taskQueue: TASK_QUEUE, workflowId: `${clusterWorkflowId(cluster)}/health-tick` },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+      state: { note: `health rounds of cluster ${cluster}` },
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+}
 
 /** The recorded state a new cluster starts from: view 1, its servers as the spec says. */
 export function initialState(spec: ClusterSpec, at: string): ClusterState {
@@ -30,6 +45,7 @@ export function initialState(spec: ClusterSpec, at: string): ClusterState {
     lastOperation: null,
     warnings: [],
     lastAutomaticFailoverAt: null,
+    health: null,
   };
 }
 
@@ -46,6 +62,7 @@ export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{
   if (flavors.size > 1) throw new Error(`cluster ${spec.name} not registered: it mixes ${[...flavors].join(' and ')} servers`);
   const state = initialState(spec, new Date().toISOString());
   try {
+    await ensureHealthSchedule(client, spec.name, state.config.policies.healthIntervalSeconds);
     await client.workflow.start('cluster', {
       taskQueue: TASK_QUEUE,
       workflowId: clusterWorkflowId(spec.name),
@@ -63,6 +80,7 @@ export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{
     const memo = (await described.memo)?.state as { viewId: number; servers: { address: string }[] } | undefined;
     const recorded = new Set(memo?.servers.map((s) => s.address));
     const same = memo && recorded.size === spec.servers.length && spec.servers.every((s) => recorded.has(s.address));
+    await ensureHealthSchedule(client, spec.name, state.config.policies.healthIntervalSeconds);
     if (!same) throw new Error(`cluster ${spec.name} is already registered with other servers (${[...recorded].join(', ')}): add or remove servers with gtidflow server add/remove`);
     return { created: false, viewId: memo.viewId };
   }

@@ -36,6 +36,7 @@ export const clusterSpecSchema = z.object({
     probeIntervalMs: z.number().int().min(100).max(60_000).optional(),
     probeFailures: z.number().int().min(1).max(100).optional(),
     blockSeconds: z.number().int().min(0).optional(),
+    healthIntervalSeconds: z.number().int().min(5).optional(),
   }).strict().optional(),
   router: z.object({
     haproxy: z.object({

@@ -13,6 +13,7 @@ export interface ClusterStatus {
   operation: ReturnType<typeof memoOf>['operation'];
   lastOperation: ReturnType<typeof memoOf>['lastOperation'];
   warnings: string[];
+  health: ReturnType<typeof memoOf>['health'];
 }
 
 /**
@@ -35,7 +36,7 @@ export async function clusterStatus(client: Client, cluster: string): Promise<Cl
           replicatingFrom: live.replication ? formatAddress(live.replication.sourceHost, live.replication.sourcePort) : null }
       : { address: s.address, status: s.status, readOnly: null, replicatingFrom: null, gtid: null, penalty: s.penalty, error: live.error };
   }));
-  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation, warnings: memo.warnings };
+  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation, warnings: memo.warnings, health: memo.health };
 }
 
 export function formatStatus(status: ClusterStatus): string {
@@ -51,6 +52,8 @@ export function formatStatus(status: ClusterStatus): string {
   return [
     `cluster ${status.cluster}: view ${status.viewId}, primary ${status.primary}, ${op}${last}`,
     ...status.warnings.map((w) => `WARNING: ${w}`),
+    ...(status.health ? [`health at ${status.health.at}: ${status.health.findings.length ? '' : 'healthy'}`,
+      ...status.health.findings.map((f) => `  ${f.server}: ${f.problem}${f.repair ? ` (repaired: ${f.repair})` : ''}`)] : []),
     ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()),
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import {
-  CancellationScope, condition, continueAsNew, defineQuery, defineUpdate, startChild, isCancellation, metricMeter,
+  CancellationScope, condition, continueAsNew, defineQuery, defineSignal, defineUpdate, startChild, isCancellation, metricMeter,
   setHandler, upsertMemo, upsertSearchAttributes, workflowInfo, allHandlersFinished,
 } from '@temporalio/workflow';
 import type { MonitorEvent } from '../activities/monitor';
@@ -25,6 +25,8 @@ export interface OperationStarted {
 
 export const stateQuery = defineQuery<ClusterState>('state');
 export const requestOperation = defineUpdate<OperationStarted, [OperationRequest]>('requestOperation');
+/** A health round is due (sent by the cluster's schedule); ignored while the conductor is busy. */
+export const healthRound = defineSignal('healthRound');
 /** An operator's acknowledgement of an automatic failover: lifts the block on the next one. */
 export const acknowledge = defineUpdate<string, []>('acknowledge');
 
@@ -59,20 +61,26 @@ export async function cluster(initial: ClusterState): Promise<void> {
   setHandler(requestOperation, async (request) => {
     const id = ++state.operationCount;
     queue.push({ ...request, id });
-    if (request.kind === 'failover' && running && running.op.kind !== 'failover') running.scope.cancel();
+    // A failover preempts anything else; any operation preempts a health round.
+    if (running && (running.op.kind === 'health' || (request.kind === 'failover' && running.op.kind !== 'failover'))) running.scope.cancel();
     await condition(() => started.has(id));
     return { id, kind: request.kind, workflowId: started.get(id)! };
   }, {
     validator: (request) => {
-      if (request.kind !== 'switchover' && request.kind !== 'failover') throw new Error(`unknown operation "${request.kind}"`);
+      if (request.kind !== 'switchover' && request.kind !== 'failover') throw new Error(`unknown operation "${request.kind}": switchover or failover`);
       if (request.candidate && !state.servers.some((s) => s.address === request.candidate)) {
         throw new Error(`${request.candidate} is not a server of cluster ${state.config.name}`);
       }
-      const busy = running?.op ?? (queue[0] && { kind: queue[0].kind, id: queue[0].id });
+      const pending = queue.find((q) => q.kind !== 'health');
+      const busy = (running?.op.kind !== 'health' ? running?.op : undefined) ?? (pending && { kind: pending.kind, id: pending.id });
       if (busy && !(request.kind === 'failover' && busy.kind !== 'failover')) {
         throw new Error(`cluster ${state.config.name} is busy with ${busy.kind} #${busy.id}; try again when it ends`);
       }
     },
+  });
+
+  setHandler(healthRound, () => {
+    if (!running && queue.length === 0) queue.push({ kind: 'health', id: ++state.operationCount });
   });
 
   setHandler(acknowledge, () => {
@@ -148,7 +156,9 @@ export async function cluster(initial: ClusterState): Promise<void> {
     const tags = { cluster: state.config.name, outcome: outcome.ok ? 'completed' : 'failed' };
     metricMeter.createCounter(`gtidflow_${op.kind}s`, '1', `${op.kind}s run by the conductor`).withTags(tags).add(1);
     metricMeter.createHistogram(`gtidflow_${op.kind}_duration`, 'int', 'ms').withTags(tags).record(Date.parse(at) - Date.parse(op.startedAt));
-    if (outcome.ok) {
+    if (op.kind === 'health') {
+      state = recordHealth(state, outcome, op, at);
+    } else if (outcome.ok) {
       state = recordOperation(state, outcome.result, `${op.kind} #${op.id}`, at);
       state.lastOperation = { id: op.id, kind: op.kind, outcome: 'completed', message: outcome.result.summary, at };
     } else {
@@ -157,6 +167,14 @@ export async function cluster(initial: ClusterState): Promise<void> {
     state = { ...state, operation: null };
     publish();
   }
+}
+
+/** A health round records its findings; a new view only when it changed a status (a replica marked FAULTY). */
+function recordHealth(state: ClusterState, outcome: Outcome, op: RunningOperation, at: string): ClusterState {
+  if (!outcome.ok) return { ...state, health: { at, findings: [{ server: state.primary, problem: `health round failed: ${outcome.message}` }] } };
+  const changed = outcome.result.servers.some((s, i) => s.status !== state.servers[i].status);
+  const next = changed ? recordOperation(state, outcome.result, `health #${op.id}`, at) : state;
+  return { ...next, health: { at, findings: outcome.result.findings ?? [] } };
 }
 
 type Outcome = { ok: true; result: OperationResult } | { ok: false; message: string };

@@ -3,11 +3,11 @@ import type { HookEvent } from '../activities/hooks';
 import type { Hooks, OperationInput, ServerRecord } from './model';
 import { activity, PERSISTENT } from './steps';
 
-/** Writes the view this operation makes (the next view id) into the gtidflow schema on the new primary. */
-export async function publishView(input: OperationInput, primary: string, servers: ServerRecord[]): Promise<void> {
+/** Writes a view (by default the one this operation makes: the next id) into the gtidflow schema on the primary. */
+export async function publishView(input: OperationInput, primary: string, servers: ServerRecord[], viewId = input.viewId + 1): Promise<void> {
   const view = {
     cluster: input.config.name,
-    viewId: input.viewId + 1,
+    viewId,
     primary,
     servers: servers.map((s) => ({ address: s.address, status: s.status, penalty: s.penalty, capability: s.capability, databases: s.databases })),
   };

@@ -3,3 +3,5 @@ export { inspect } from './inspect';
 export { cluster } from './cluster';
 export { switchover } from './switchover';
 export { failover } from './failover';
+export { health } from './health';
+export { healthTick } from './health-tick';

@@ -12,5 +12,6 @@ export function memoOf(state: ClusterState) {
     operation: state.operation,
     lastOperation: state.lastOperation,
     warnings: state.warnings,
+    health: state.health,
   };
 }

@@ -38,9 +38,11 @@ export interface Policies {
   probeFailures: number;
   /** No second automatic failover within this period unless acknowledged (safety rule 6). */
   blockSeconds: number;
+  /** How often the cluster's Temporal Schedule runs a health round. */
+  healthIntervalSeconds: number;
 }
 
-export const DEFAULT_POLICIES: Policies = { failover: 'auto', probeIntervalMs: 1000, probeFailures: 3, blockSeconds: 600 };
+export const DEFAULT_POLICIES: Policies = { failover: 'auto', probeIntervalMs: 1000, probeFailures: 3, blockSeconds: 600, healthIntervalSeconds: 60 };
 
 export interface ClusterConfig {
   name: string;
@@ -61,7 +63,8 @@ export interface View {
   operation: string;
 }
 
-export type OperationKind = 'switchover' | 'failover';
+/** Operations an operator or detection asks for; health rounds come from the cluster's schedule. */
+export type OperationKind = 'switchover' | 'failover' | 'health';
 
 export interface RunningOperation {
   id: number;
@@ -84,6 +87,8 @@ export interface ClusterState {
   warnings: string[];
   /** When detection last failed over by itself; cleared by an operator's acknowledgement. */
   lastAutomaticFailoverAt: string | null;
+  /** The last health round: when, and what it found (repaired or reported). */
+  health: { at: string; findings: { server: string; problem: string; repair?: string }[] } | null;
 }
 
 /** What every operation workflow gets: the recorded facts at its start, references only. */
@@ -102,4 +107,6 @@ export interface OperationResult {
   primary: string;
   servers: ServerRecord[];
   summary: string;
+  /** Health rounds only: what they found. */
+  findings?: { server: string; problem: string; repair?: string }[];
 }

@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { rootCauseMessage } from './errors';
 import { chooseSwitchoverCandidate } from './logic/switchover-candidate';
+import { readServers } from './read-servers';
 import { refuseIllegalPromotion } from './transitions';
 import { formatAddress } from './logic/address';
 import type { Flavor } from './logic/gtid';
@@ -32,7 +33,7 @@ export async function switchover(input: OperationInput): Promise<OperationResult
 
   step('reading every server');
   const live = input.servers.filter((s) => s.status !== 'FAULTY');
-  const states = await Promise.all(live.map((s) => activity('probeServer', `read ${s.address}`)({ address: s.address, access })));
+  const states = await readServers(input, live);
   const primaryState = states.find((s) => s.address === oldPrimary);
   if (!primaryState?.reachable) throw ApplicationFailure.nonRetryable(`the primary ${oldPrimary} is unreachable: use failover, not switchover`, 'PrimaryUnreachable');
   const flavor: Flavor = primaryState.flavor;

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { freePort } from '../../client/local/ports';
 import { startTemporal, stopTemporal } from '../../client/local/temporal';
 import { createWorker, RunningWorker } from '../../worker/worker';
@@ -9,6 +10,9 @@ import { atEnd, track, untrack } from './cleanup';
 import { tempDir } from './tempdir';
 
 const CLI = path.join(__dirname, '..', '..', 'client', 'gtidflow.js');
+
+// In-process workers log every workflow step at INFO: tests and benchmarks want their own output.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 export interface TestTemporal {
   address: string;

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assessHealth, type HealthServer } from '../../workflows/logic/health';
+
+const primary: HealthServer = { address: 'p:1', status: 'PRIMARY', reachable: true, readOnly: false, executed: '0-1-10', replication: null, semiSync: { primaryEnabled: true, primaryActive: true } };
+const replica = (fields: Partial<HealthServer> = {}, replication: Partial<NonNullable<HealthServer['replication']>> = {}): HealthServer => ({
+  address: 'r:1', status: 'SECONDARY', reachable: true, readOnly: true, executed: '0-1-10',
+  semiSync: { primaryEnabled: false, primaryActive: false },
+  replication: { source: 'p:1', ioRunning: true, ioConnecting: false, sqlRunning: true, ioErrno: 0, sqlErrno: 0, sqlError: '', secondsBehind: 0, ...replication },
+  ...fields,
+});
+const assess = (servers: HealthServer[], publishedViewId: number | null = 4) =>
+  assessHealth({ flavor: 'mariadb', primary: 'p:1', servers, viewId: 4, publishedViewId, lagLimitSeconds: 30 })
+    .map((f) => `${f.server} ${f.problem}${f.repair ? ` [${f.repair}]` : ''}`);
+
+test('assessHealth: what is repaired, what is only reported', () => {
+  const cases: [string, HealthServer[], number | null, string[]][] = [
+    ['healthy', [primary, replica()], 4, []],
+    ['stale published view', [primary, replica()], 3, ['p:1 published view 3 differs from recorded view 4 [publish-view]']],
+    ['writable replica', [primary, replica({ readOnly: false })], 4, ['r:1 a replica is writable [set-read-only]']],
+    ['IO stopped after the source went away: restarted', [primary, replica({}, { ioRunning: false, ioErrno: 2003 })], 4, ['r:1 replication stopped (IO error 2003) [start-replication]']],
+    ['IO stopped on 1236: a person decides', [primary, replica({}, { ioRunning: false, ioErrno: 1236 })], 4, ['r:1 replication stopped (IO error 1236)']],
+    ['applier error: reported', [primary, replica({}, { sqlRunning: false, sqlErrno: 1062, sqlError: 'Duplicate entry' })], 4, ['r:1 applier stopped with error 1062: Duplicate entry']],
+    ['errant and stopped: not restarted', [primary, replica({ executed: '0-2-11' }, { ioRunning: false })], 4, ['r:1 errant transactions 0-2-11', 'r:1 replication stopped (IO error 0)']],
+    ['lag', [primary, replica({}, { secondsBehind: 31 })], 4, ['r:1 31 s behind']],
+    ['wrong source', [primary, replica({}, { source: 'x:1' })], 4, ['r:1 replicates from x:1, not from p:1']],
+    ['unreachable replica', [primary, replica({ reachable: false })], 4, ['r:1 does not answer [mark-faulty]']],
+    ['semi-sync off on the primary', [{ ...primary, semiSync: { primaryEnabled: false, primaryActive: false } }, replica()], 4, ['p:1 semi-sync is off on the primary [semi-sync-primary-side]']],
+    ['FAULTY answering', [primary, replica({ status: 'FAULTY', readOnly: false })], 4, ['r:1 FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)']],
+    ['primary down: detection decides', [{ ...primary, reachable: false }, replica()], 4, ['p:1 the primary does not answer (detection decides on failover)']],
+  ];
+  for (const [name, servers, published, expected] of cases) assert.deepEqual(assess(servers, published), expected, name);
+});

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { before, beforeEach, test } from 'node:test';
+import { readRoutes } from '../../activities/router/haproxy';
+import { getServerState } from '../../activities/server-state';
+import { sleep } from '../../client/local/ports';
+import { atEnd } from '../harness/cleanup';
+import { conductorMemo, resetStack, startTestStack, TestStack } from '../harness/stack';
+
+/** Health rounds, started through the cluster's real Temporal Schedule, repair what is safe and report the rest. */
+let stack: TestStack;
+
+before(async () => {
+  stack = await startTestStack(3);
+  stack.spec.policies = { failover: 'off' };
+  const { worker, close } = await stack.temporal.worker();
+  const running = worker.run();
+  atEnd(async () => {
+    worker.shutdown();
+    await running;
+    await close();
+  });
+});
+
+beforeEach(async () => {
+  await resetStack(stack);
+});
+
+/** Triggers the schedule now and waits for the conductor to record the round. */
+async function healthRound() {
+  const before = (await conductorMemo(stack)).health?.at;
+  await stack.temporal.client.schedule.getHandle(`health:${stack.name}`).trigger();
+  for (let i = 0; i < 100; i++) {
+    const memo = await conductorMemo(stack);
+    if (memo.health && memo.health.at !== before) return memo;
+    await sleep(100);
+  }
+  throw new Error('no health round was recorded');
+}
+
+const problems = (memo: Awaited<ReturnType<typeof healthRound>>) => memo.health!.findings.map((f) => `${f.server} ${f.problem}${f.repair ? ` [${f.repair}]` : ''}`);
+
+test('a stopped replica, a writable replica, semi-sync on a replica and a missing published view are repaired', async () => {
+  const [primary, r1, r2] = stack.cluster.addresses;
+  await stack.cluster.sql(1, 'STOP SLAVE; SET GLOBAL read_only = 0');
+  await stack.cluster.sql(2, 'SET GLOBAL rpl_semi_sync_master_enabled = 1');
+  const memo = await healthRound();
+  const found = problems(memo);
+  assert.ok(found.includes(`${r1} a replica is writable [set-read-only]`), found.join('\n'));
+  assert.ok(found.includes(`${r1} replication stopped (IO error 0) [start-replication]`), found.join('\n'));
+  assert.ok(found.includes(`${r2} the primary side of semi-sync is on on a replica [semi-sync-replica-side]`), found.join('\n'));
+  assert.ok(found.some((f) => f.startsWith(`${primary} published view none differs from recorded view 1`)), found.join('\n'));
+  const s1 = await getServerState({ address: r1, access: stack.cluster.access });
+  assert.equal(s1.readOnly, true);
+  assert.equal(s1.replication?.sqlRunning, true);
+  assert.equal((await getServerState({ address: r2, access: stack.cluster.access })).semiSync.primaryEnabled, false);
+  assert.deepEqual(await stack.cluster.sql(0, `SELECT view_id FROM gtidflow.view WHERE cluster = '${stack.name}'`), [{ view_id: 1 }]);
+  // Repaired: the next round finds nothing but what it cannot know about.
+  assert.deepEqual(problems(await healthRound()), []);
+});
+
+test('errant transactions on a replica are reported, not repaired', async () => {
+  const r2 = stack.cluster.addresses[2];
+  await stack.cluster.sql(2, 'CREATE DATABASE IF NOT EXISTS local_only');
+  const found = problems(await healthRound());
+  assert.ok(found.some((f) => f.startsWith(`${r2} errant transactions 0-3-`) && !f.includes('[')), found.join('\n'));
+});
+
+test('an unreachable replica is marked FAULTY, in a new view, and leaves the reader backend', async () => {
+  const r2 = stack.cluster.addresses[2];
+  process.kill(stack.cluster.servers[2].pid, 'SIGKILL');
+  const memo = await healthRound();
+  assert.ok(problems(memo).includes(`${r2} does not answer [mark-faulty]`));
+  assert.equal(memo.viewId, 2);
+  assert.equal(memo.servers.find((s) => s.address === r2)?.status, 'FAULTY');
+  assert.ok(!(await readRoutes({ router: stack.router.router })).readers.includes(r2));
+});

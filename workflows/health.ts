@@ -1,0 +1,85 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { ServerState, UnreachableServer } from '../activities/server-state';
+import { formatAddress } from './logic/address';
+import { assessHealth, type Finding, type HealthServer } from './logic/health';
+import type { OperationInput, OperationResult, ServerRecord } from './model';
+import { publishView } from './finish';
+import { trackProgress } from './progress';
+import { readServers } from './read-servers';
+import { route } from './routing';
+import { activity } from './steps';
+
+export interface HealthResult extends OperationResult {
+  findings: Finding[];
+}
+
+const LAG_LIMIT_SECONDS = 30;
+
+/**
+ * A health round (run by the conductor, started by the cluster's Temporal
+ * Schedule): reads every server, repairs what is safe to repair, reports
+ * the rest; an unreachable replica becomes FAULTY.
+ */
+export async function health(input: OperationInput): Promise<HealthResult> {
+  const step = trackProgress();
+  const { access, name } = input.config;
+  step('reading every server');
+  const states = await readServers(input, input.servers);
+  const flavor = states.find((s): s is ServerState => s.reachable)?.flavor;
+  if (!flavor) throw ApplicationFailure.nonRetryable(`no server of ${name} answers`, 'NoServer');
+  const published = await activity('readPublishedView', `published view on ${input.primary}`)({ address: input.primary, access, cluster: name })
+    .catch(() => null);
+  const findings = assessHealth({
+    flavor, primary: input.primary, viewId: input.viewId, publishedViewId: published, lagLimitSeconds: LAG_LIMIT_SECONDS,
+    servers: states.map((s) => healthServer(s, input.servers)),
+  });
+  let servers = input.servers;
+  for (const finding of findings.filter((f) => f.repair)) {
+    step(`repairing ${finding.server}: ${finding.problem}`);
+    servers = await repair(input, servers, finding);
+  }
+  // A status changed: the conductor records the next view, published here first.
+  if (servers !== input.servers) await publishView(input, input.primary, servers);
+  step(findings.length ? `${findings.length} finding(s)` : 'healthy');
+  return { primary: input.primary, servers, findings, summary: findings.length ? findings.map((f) => `${f.server}: ${f.problem}`).join('; ') : 'healthy' };
+}
+
+async function repair(input: OperationInput, servers: ServerRecord[], finding: Finding): Promise<ServerRecord[]> {
+  const { access } = input.config;
+  const address = finding.server;
+  switch (finding.repair) {
+    case 'start-replication':
+      await activity('startReplication', `restart replication on ${address}`)({ address, access });
+      return servers;
+    case 'set-read-only':
+      await activity('setReadOnly', `read_only on replica ${address}`)({ address, access, readOnly: true });
+      return servers;
+    case 'semi-sync-replica-side':
+    case 'semi-sync-primary-side':
+      await activity('setSemiSync', `semi-sync sides on ${address}`)({ address, access, primary: finding.repair === 'semi-sync-primary-side' });
+      return servers;
+    case 'publish-view':
+      await publishView(input, input.primary, servers, input.viewId);
+      return servers;
+    case 'mark-faulty': {
+      const marked = servers.map((s): ServerRecord => (s.address === address ? { ...s, status: 'FAULTY' } : s));
+      await route(input, input.primary, marked);
+      return marked;
+    }
+    default:
+      return servers;
+  }
+}
+
+function healthServer(state: ServerState | UnreachableServer, records: ServerRecord[]): HealthServer {
+  const status = records.find((r) => r.address === state.address)!.status;
+  if (!state.reachable) return { address: state.address, status, reachable: false };
+  const r = state.replication;
+  return {
+    address: state.address, status, reachable: true, readOnly: state.readOnly, executed: state.executed, semiSync: state.semiSync,
+    replication: r && {
+      source: formatAddress(r.sourceHost, r.sourcePort), ioRunning: r.ioRunning, ioConnecting: r.ioConnecting, sqlRunning: r.sqlRunning,
+      ioErrno: r.ioErrno, sqlErrno: r.sqlErrno, sqlError: r.sqlError, secondsBehind: r.secondsBehind,
+    },
+  };
+}

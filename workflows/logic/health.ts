@@ -1,0 +1,79 @@
+import { gtidDivergent, type Flavor } from './gtid';
+import type { ServerStatus } from './status';
+
+/** What a health round knows of one server: its record and, if it answered, its state. */
+export interface HealthServer {
+  address: string;
+  status: ServerStatus;
+  reachable: boolean;
+  readOnly?: boolean;
+  executed?: string;
+  replication?: { source: string; ioRunning: boolean; ioConnecting: boolean; sqlRunning: boolean; ioErrno: number; sqlErrno: number; sqlError: string; secondsBehind: number | null } | null;
+  semiSync?: { primaryEnabled: boolean; primaryActive: boolean };
+}
+
+export type Repair = 'start-replication' | 'set-read-only' | 'semi-sync-replica-side' | 'semi-sync-primary-side' | 'publish-view' | 'mark-faulty';
+
+export interface Finding {
+  server: string;
+  problem: string;
+  /** What the round does about it; none: reported for an operator. */
+  repair?: Repair;
+}
+
+export interface HealthInput {
+  flavor: Flavor;
+  primary: string;
+  servers: HealthServer[];
+  viewId: number;
+  publishedViewId: number | null;
+  lagLimitSeconds: number;
+}
+
+/** IO errors a restart can cure (the source was away); anything else needs a person. */
+const TRANSIENT_IO_ERRORS = new Set([0, 2003, 2013, 1158, 1159]);
+
+/**
+ * The drift between what is recorded and what the servers say, and which
+ * of it is safe to repair without a person: a replica's stopped threads
+ * after a transient error, read_only, semi-sync sides, the published view,
+ * an unreachable replica marked FAULTY. Everything else is reported.
+ */
+export function assessHealth(input: HealthInput): Finding[] {
+  const findings: Finding[] = [];
+  const primary = input.servers.find((s) => s.address === input.primary);
+  if (!primary?.reachable) return [{ server: input.primary, problem: 'the primary does not answer (detection decides on failover)' }];
+  if (primary.readOnly) findings.push({ server: primary.address, problem: 'the primary is read-only' });
+  if (!primary.semiSync?.primaryEnabled) findings.push({ server: primary.address, problem: 'semi-sync is off on the primary', repair: 'semi-sync-primary-side' });
+  else if (!primary.semiSync.primaryActive) findings.push({ server: primary.address, problem: 'semi-sync is on but not active (no replica acknowledges)' });
+  if (input.publishedViewId !== input.viewId) {
+    findings.push({ server: primary.address, problem: `published view ${input.publishedViewId ?? 'none'} differs from recorded view ${input.viewId}`, repair: 'publish-view' });
+  }
+  for (const s of input.servers) {
+    if (s.address === input.primary || s.status === 'FAULTY') continue;
+    findings.push(...assessReplica(s, primary, input));
+  }
+  for (const s of input.servers.filter((x) => x.status === 'FAULTY' && x.reachable)) {
+    findings.push({ server: s.address, problem: 'FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)' });
+  }
+  return findings;
+}
+
+function assessReplica(s: HealthServer, primary: HealthServer, input: HealthInput): Finding[] {
+  if (!s.reachable) return [{ server: s.address, problem: 'does not answer', repair: 'mark-faulty' }];
+  const found: Finding[] = [];
+  const divergent = gtidDivergent(input.flavor, s.executed ?? '', primary.executed ?? '');
+  if (divergent) found.push({ server: s.address, problem: `errant transactions ${divergent}` });
+  if (!s.readOnly) found.push({ server: s.address, problem: 'a replica is writable', repair: 'set-read-only' });
+  if (s.semiSync?.primaryEnabled) found.push({ server: s.address, problem: 'the primary side of semi-sync is on on a replica', repair: 'semi-sync-replica-side' });
+  const r = s.replication;
+  if (!r) return [...found, { server: s.address, problem: `replicates from nobody, not from ${input.primary}` }];
+  if (r.source !== input.primary) return [...found, { server: s.address, problem: `replicates from ${r.source}, not from ${input.primary}` }];
+  if (r.sqlErrno) found.push({ server: s.address, problem: `applier stopped with error ${r.sqlErrno}: ${r.sqlError}` });
+  else if (!r.sqlRunning || (!r.ioRunning && !r.ioConnecting)) {
+    const curable = TRANSIENT_IO_ERRORS.has(r.ioErrno) && !divergent;
+    found.push({ server: s.address, problem: `replication stopped (IO error ${r.ioErrno})`, ...(curable ? { repair: 'start-replication' as const } : {}) });
+  }
+  if (r.secondsBehind !== null && r.secondsBehind > input.lagLimitSeconds) found.push({ server: s.address, problem: `${r.secondsBehind} s behind` });
+  return found;
+}
