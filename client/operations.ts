@@ -3,6 +3,7 @@ import type { OperationRequest, OperationStarted } from '../workflows/cluster';
 import type { OperationResult } from '../workflows/model';
 import { clusterWorkflowId } from './cluster-apply';
 import { oneLine } from './connect';
+import { sleep } from './local/ports';
 
 /** Asks the cluster's conductor for an operation; a refusal (busy, unknown server) comes back as one line. */
 export async function requestOperation(client: Client, cluster: string, request: OperationRequest): Promise<OperationStarted> {
@@ -25,10 +26,11 @@ export async function followOperation(client: Client, workflowId: string, print:
   let shown = 0;
   const showNew = async () => {
     try {
-      const steps = await handle.query<string[]>('progress');
+      // A query waits for a worker to answer; without one, the steps are skipped, the result still comes.
+      const steps = await Promise.race([handle.query<string[]>('progress'), sleep(2_000).then(() => [] as string[])]);
       for (; shown < steps.length; shown++) print(steps[shown]);
     } catch {
-      // no worker answers queries right now; the result still comes
+      // the workflow is gone or the query failed: the result still comes
     }
   };
   const result = handle.result() as Promise<OperationResult>;
@@ -36,7 +38,7 @@ export async function followOperation(client: Client, workflowId: string, print:
   void result.finally(() => (done = true)).catch(() => undefined);
   while (!done) {
     await showNew();
-    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 300))]);
+    await Promise.race([result.catch(() => undefined), sleep(300)]);
   }
   await showNew();
   try {

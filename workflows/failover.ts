@@ -32,15 +32,16 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
   step('running before-failover hooks');
   await runHooks(input, 'before-failover', null);
 
-  step(`fencing ${oldPrimary}`);
-  if (router) await activity('fenceWriter', `take ${oldPrimary} out of the writer backend`, QUICK)({ router, server: oldPrimary });
-  await bestEffort(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access, readOnly: true }));
-  await bestEffort(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access }));
-
+  // Fencing and freezing what replicas receive are independent: all at once.
+  step(`fencing ${oldPrimary} and stopping what replicas receive`);
   const replicas = input.servers.filter((s) => s.address !== oldPrimary && s.status !== 'FAULTY');
-  step('stopping what replicas receive');
-  await Promise.all(replicas.map((r) => bestEffort(() =>
-    activity('stopReplication', `stop the IO thread of ${r.address}`, BEST_EFFORT)({ address: r.address, access, ioOnly: true }))));
+  await Promise.all([
+    router && activity('fenceWriter', `take ${oldPrimary} out of the writer backend`, QUICK)({ router, server: oldPrimary }),
+    bestEffort(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access, readOnly: true })
+      .then(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access }))),
+    ...replicas.map((r) => bestEffort(() =>
+      activity('stopReplication', `stop the IO thread of ${r.address}`, BEST_EFFORT)({ address: r.address, access, ioOnly: true }))),
+  ]);
 
   step('letting every replica apply its relay log');
   const received = await Promise.all(replicas.map((r) => activity('probeServer', `read ${r.address}`)({ address: r.address, access })));
@@ -70,10 +71,9 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
   await activity('promote', `promote ${winner}`, PERSISTENT)({ address: winner, access });
   const unreachable = states.filter((s) => !s.reachable).map((s) => s.address);
   const others = states.filter((s) => s.reachable && s.address !== winner).map((s) => s.address);
-  for (const replica of others) {
-    step(`pointing ${replica} at ${winner}`);
-    await activity('changeSource', `${replica} replicates from ${winner}`, PERSISTENT)({ address: replica, access, source: winner });
-  }
+  step(`pointing ${others.join(', ') || 'no other replica'} at ${winner}`);
+  await Promise.all(others.map((replica) =>
+    activity('changeSource', `${replica} replicates from ${winner}`, PERSISTENT)({ address: replica, access, source: winner })));
   // The primary side of semi-sync on a primary with no replica blocks its first write.
   if (others.length > 0) await activity('setSemiSync', `primary side of semi-sync on ${winner}`, PERSISTENT)({ address: winner, access, primary: true });
   const servers = afterFailover(input.servers, winner, oldPrimary, unreachable);

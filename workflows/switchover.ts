@@ -51,10 +51,12 @@ export async function switchover(input: OperationInput): Promise<OperationResult
   const servers = promoted(input.servers, candidate, oldPrimary);
 
   try {
-    step(`routing writes away from ${oldPrimary}`);
-    if (input.config.router) await activity('fenceWriter', `take ${oldPrimary} out of the writer backend`)({ router: input.config.router, server: oldPrimary });
-    step(`making ${oldPrimary} read-only and ending its client sessions`);
-    await activity('setReadOnly', `read_only on ${oldPrimary}`)({ address: oldPrimary, access, readOnly: true });
+    step(`routing writes away from ${oldPrimary}, making it read-only and ending its client sessions`);
+    const router = input.config.router;
+    await Promise.all([
+      router && activity('fenceWriter', `take ${oldPrimary} out of the writer backend`)({ router, server: oldPrimary }),
+      activity('setReadOnly', `read_only on ${oldPrimary}`)({ address: oldPrimary, access, readOnly: true }),
+    ]);
     await activity('killClientConnections', `end client sessions on ${oldPrimary}`)({ address: oldPrimary, access });
     const { executed } = await activity('getServerState', `final position of ${oldPrimary}`)({ address: oldPrimary, access });
     step(`waiting for ${candidate} to apply ${executed || 'everything'}`);
@@ -68,13 +70,13 @@ export async function switchover(input: OperationInput): Promise<OperationResult
 
   step(`promoting ${candidate}`);
   await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access });
-  for (const replica of readersOf(servers, candidate).filter((a) => a !== oldPrimary)) {
-    step(`pointing ${replica} at ${candidate}`);
-    await activity('changeSource', `${replica} replicates from ${candidate}`, PERSISTENT)({ address: replica, access, source: candidate });
-  }
-  step(`making ${oldPrimary} a replica of ${candidate}`);
-  await activity('setSemiSync', `replica side of semi-sync on ${oldPrimary}`, PERSISTENT)({ address: oldPrimary, access, primary: false });
-  await activity('changeSource', `${oldPrimary} replicates from ${candidate}`, PERSISTENT)({ address: oldPrimary, access, source: candidate, demotedPrimary: true });
+  step(`pointing the replicas and ${oldPrimary} at ${candidate}`);
+  await Promise.all([
+    ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((replica) =>
+      activity('changeSource', `${replica} replicates from ${candidate}`, PERSISTENT)({ address: replica, access, source: candidate })),
+    activity('setSemiSync', `replica side of semi-sync on ${oldPrimary}`, PERSISTENT)({ address: oldPrimary, access, primary: false })
+      .then(() => activity('changeSource', `${oldPrimary} replicates from ${candidate}`, PERSISTENT)({ address: oldPrimary, access, source: candidate, demotedPrimary: true })),
+  ]);
   await activity('setSemiSync', `primary side of semi-sync on ${candidate}`, PERSISTENT)({ address: candidate, access, primary: true });
   step(`routing writes to ${candidate}`);
   await route(input, candidate, servers);

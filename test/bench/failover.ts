@@ -26,9 +26,8 @@ async function main(): Promise<void> {
     const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'failover' });
     await followOperation(stack.temporal.client, started.workflowId, () => undefined);
     const to = load.now();
-    while (!load.writes.some((w) => w.ok && w.start >= from)) await new Promise((r) => setTimeout(r, 10));
+    const first = await load.acknowledgedAfter(from);
     await load.stop();
-    const first = load.writes.find((w) => w.ok && w.start >= from)!;
     firstWrite.push(first.end - from);
     durations.push(to - from);
     const ids = load.acknowledged();

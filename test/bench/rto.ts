@@ -23,9 +23,7 @@ async function main(): Promise<void> {
     await sleep(1_500);
     const killedAt = load.now();
     process.kill(stack.cluster.servers[0].pid, 'SIGKILL');
-    while (!load.writes.some((w) => w.ok && w.start > killedAt)) await sleep(10);
-    const first = load.writes.find((w) => w.ok && w.start > killedAt)!;
-    await sleep(300);
+    const first = await load.acknowledgedAfter(killedAt, 120_000);
     await load.stop();
     while ((await conductorMemo(stack)).viewId !== 2) await sleep(50);
     const acked = load.acknowledged();

@@ -24,11 +24,9 @@ async function main(): Promise<void> {
     const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'switchover' });
     await followOperation(stack.temporal.client, started.workflowId, () => undefined);
     const to = load.now();
-    await new Promise((r) => setTimeout(r, 500));
+    await load.acknowledgedAfter(to);
     await load.stop();
-    const acked = load.writes.filter((w) => w.ok);
-    const during = acked.filter((w) => w.end >= from);
-    const window = Math.max(...during.map((w, i) => w.end - (i === 0 ? from : during[i - 1].end)));
+    const window = load.longestGap(from);
     windows.push(window);
     durations.push(to - from);
     // Every acknowledged row must be on every member afterwards.

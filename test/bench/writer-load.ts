@@ -34,12 +34,14 @@ export class WriterLoad {
     let conn: mysql.Connection | undefined;
     while (this.running) {
       const start = this.now();
-      const id = this.nextId;
+      // A fresh id for every attempt: a write that failed for the client may still have committed.
+      const id = this.nextId++;
       try {
-        conn ??= await writerSession(this.stack);
-        conn.on('error', () => undefined);
-        await conn.query({ sql: 'INSERT INTO t.rows VALUES (?)', values: [id], timeout: 10_000 });
-        this.nextId++;
+        if (!conn) {
+          conn = await writerSession(this.stack);
+          conn.on('error', () => undefined);
+        }
+        await conn.query({ sql: 'INSERT INTO app.rows VALUES (?)', values: [id], timeout: 10_000 });
         this.writes.push({ id, start, end: this.now(), ok: true });
       } catch {
         this.writes.push({ id, start, end: this.now(), ok: false });
@@ -49,6 +51,23 @@ export class WriterLoad {
       }
     }
     conn?.destroy();
+  }
+
+  /** The first write started after `t` that was acknowledged; an error if writes do not resume within `timeoutMs`. */
+  async acknowledgedAfter(t: number, timeoutMs = 30_000): Promise<Write> {
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const write = this.writes.find((w) => w.ok && w.start >= t);
+      if (write) return write;
+      if (this.now() > deadline) throw new Error(`no write was acknowledged within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** The longest time between two acknowledged writes from `from` on: how long the application could not write. */
+  longestGap(from: number): number {
+    const acked = this.writes.filter((w) => w.ok && w.end >= from).map((w) => w.end);
+    return Math.max(...[from, ...acked].slice(1).map((end, i) => end - [from, ...acked][i]));
   }
 
   async stop(): Promise<void> {
@@ -74,7 +93,7 @@ export async function missingRows(stack: TestStack, acknowledged: number[], dead
   for (const [i, address] of stack.cluster.addresses.entries()) {
     if (dead.includes(i)) continue;
     await waitForGtid({ address, access: stack.cluster.access, gtid: executed, timeoutSeconds: 30 });
-    const present = new Set((await stack.cluster.sql(i, 'SELECT id FROM t.rows')).map((r) => Number(r.id)));
+    const present = new Set((await stack.cluster.sql(i, 'SELECT id FROM app.rows')).map((r) => Number(r.id)));
     missing += acknowledged.filter((id) => !present.has(id)).length;
   }
   return missing;

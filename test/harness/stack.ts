@@ -32,8 +32,8 @@ export async function startTestStack(size: number, name = 'itest'): Promise<Test
     credentials: cluster.access as ClusterSpec['credentials'],
     router: { haproxy: router.router },
   };
-  await cluster.sql(0, 'CREATE DATABASE IF NOT EXISTS t; CREATE TABLE IF NOT EXISTS t.rows (id INT PRIMARY KEY); ' +
-    'CREATE TABLE IF NOT EXISTS t.locks (k INT PRIMARY KEY, v INT NOT NULL)');
+  await cluster.sql(0, 'CREATE TABLE IF NOT EXISTS app.rows (id INT PRIMARY KEY); ' +
+    'CREATE TABLE IF NOT EXISTS app.locks (k INT PRIMARY KEY, v INT NOT NULL)');
   return { name, cluster, temporal, router, spec };
 }
 
@@ -52,25 +52,28 @@ export async function resetStack(stack: TestStack): Promise<void> {
   // One history again: the same data everywhere, kept out of the binlogs, and empty GTID positions.
   for (const i of cluster.servers.keys()) {
     await cluster.sql(i, 'SET GLOBAL read_only = 1; STOP SLAVE; RESET SLAVE ALL; SET SESSION sql_log_bin = 0; ' +
-      'DROP DATABASE IF EXISTS gtidflow; DELETE FROM t.rows; REPLACE INTO t.locks VALUES (1, 0); RESET MASTER; SET GLOBAL gtid_slave_pos = ""');
+      'DROP DATABASE IF EXISTS gtidflow; DELETE FROM app.rows; REPLACE INTO app.locks VALUES (1, 0); RESET MASTER; SET GLOBAL gtid_slave_pos = ""');
   }
   await resetTopology(cluster);
   await routeWriter({ router: stack.router.router, writer: cluster.addresses[0], readers: cluster.addresses.slice(1) });
   await applyCluster(temporal.client, stack.spec);
 }
 
-/** A session through the writer endpoint, as the admin account (root may only use the local socket). */
+/**
+ * A session through the writer endpoint as the application account: no
+ * SUPER, no READ ONLY ADMIN, so read_only stops it as it stops real clients.
+ */
 export function writerSession(stack: TestStack): Promise<mysql.Connection> {
   return mysql.createConnection({
-    host: '127.0.0.1', port: stack.router.writerPort, user: stack.cluster.accounts.admin.user,
-    password: readPassword(stack.cluster.accounts.admin), connectTimeout: 2_000,
+    host: '127.0.0.1', port: stack.router.writerPort, user: stack.cluster.accounts.app.user,
+    password: readPassword(stack.cluster.accounts.app), connectTimeout: 2_000,
   });
 }
 
 export async function writeRows(stack: TestStack, ids: number[]): Promise<void> {
   const conn = await writerSession(stack);
   try {
-    for (const id of ids) await conn.query('INSERT INTO t.rows VALUES (?)', [id]);
+    for (const id of ids) await conn.query('INSERT INTO app.rows VALUES (?)', [id]);
   } finally {
     await conn.end();
   }
@@ -116,7 +119,7 @@ export async function assertHealthy(stack: TestStack, expect: { viewId: number; 
     const reached = await waitForGtid({ address: s.address, access: cluster.access, gtid: primaryState.executed, timeoutSeconds: 20 });
     assert.ok(reached.reached, `${s.address} applied ${primaryState.executed}`);
     const index = cluster.addresses.indexOf(s.address);
-    const rows = (await cluster.sql(index, 'SELECT id FROM t.rows ORDER BY id')).map((r) => Number(r.id));
+    const rows = (await cluster.sql(index, 'SELECT id FROM app.rows ORDER BY id')).map((r) => Number(r.id));
     assert.deepEqual(rows, expect.rows, `every row on ${s.address}`);
   }
   return memo.primary;

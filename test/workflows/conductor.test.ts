@@ -86,9 +86,9 @@ test('a switchover whose candidate dies mid-way leaves the old primary writable 
   const lock: mysql.Connection = await rootConnection(stack.cluster.servers[candidate].port);
   lock.on('error', () => undefined);
   await lock.query('START TRANSACTION');
-  await lock.query('SELECT * FROM t.locks WHERE k = 1 FOR UPDATE');
+  await lock.query('SELECT * FROM app.locks WHERE k = 1 FOR UPDATE');
   const writer = await writerSession(stack);
-  await writer.query('UPDATE t.locks SET v = v + 1 WHERE k = 1');
+  await writer.query('UPDATE app.locks SET v = v + 1 WHERE k = 1');
   await writer.end();
   const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'switchover', candidate: stack.cluster.addresses[candidate] });
   const steps: string[] = [];

@@ -48,7 +48,7 @@ async function writesSucceed(ids: number[]): Promise<void> {
   await until('a write through the writer endpoint', 15_000, async () => {
     const conn = await writerSession(stack);
     try {
-      await conn.query('INSERT INTO t.rows VALUES (?)', [ids[0]]);
+      await conn.query('INSERT INTO app.rows VALUES (?)', [ids[0]]);
       return true;
     } finally {
       await conn.end();
