@@ -27,7 +27,9 @@ export async function followOperation(client: Client, workflowId: string, print:
   const showNew = async () => {
     try {
       // A query waits for a worker to answer; without one, the steps are skipped, the result still comes.
-      const steps = await Promise.race([handle.query<string[]>('progress'), sleep(2_000).then(() => [] as string[])]);
+      const query = handle.query<string[]>('progress');
+      query.catch(() => undefined); // may settle after the race, even after the connection closed
+      const steps = await Promise.race([query, sleep(2_000).then(() => [] as string[])]);
       for (; shown < steps.length; shown++) print(steps[shown]);
     } catch {
       // the workflow is gone or the query failed: the result still comes

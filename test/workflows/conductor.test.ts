@@ -148,12 +148,12 @@ function historyText(value: unknown): string {
 
 test('no password appears in any workflow history', async () => {
   const secrets = Object.values(stack.cluster.accounts).map(readPassword);
-  let histories = 0;
+  let withReferences = 0;
   for await (const wf of stack.temporal.client.workflow.list()) {
     const text = historyText(await stack.temporal.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory());
     for (const secret of secrets) assert.ok(!text.includes(secret), `a password appears in the history of ${wf.workflowId}`);
-    assert.ok(text.includes('passwordFile'), `${wf.workflowId}: the history carries the references`);
-    histories++;
+    // The check reads real payloads: the ones that reach servers carry the references instead.
+    if (text.includes('passwordFile')) withReferences++;
   }
-  assert.ok(histories >= 10, `read ${histories} histories`);
+  assert.ok(withReferences >= 10, `${withReferences} histories carry credential references`);
 });
