@@ -26,10 +26,8 @@ export async function followOperation(client: Client, workflowId: string, print:
   let shown = 0;
   const showNew = async () => {
     try {
-      // A query waits for a worker to answer; without one, the steps are skipped, the result still comes.
-      const query = handle.query<string[]>('progress');
-      query.catch(() => undefined); // may settle after the race, even after the connection closed
-      const steps = await Promise.race([query, sleep(2_000).then(() => [] as string[])]);
+      // A query waits for a worker to answer; without one it gives up, and the result still comes.
+      const steps = await client.connection.withDeadline(Date.now() + 2_000, () => handle.query<string[]>('progress'));
       for (; shown < steps.length; shown++) print(steps[shown]);
     } catch {
       // the workflow is gone or the query failed: the result still comes
