@@ -1,9 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { OperationKind } from '../workflows/model';
+import type { ClusterState, OperationKind } from '../workflows/model';
+import type { ServerChange } from '../workflows/logic/server-changes';
 import { parseAddress } from '../workflows/logic/address';
 import { applyCluster, clusterWorkflowId } from './cluster-apply';
-import { followOperation, requestOperation } from './operations';
+import { followOperation, requestOperation, requestServerChange } from './operations';
 import { readClusterSpec } from './spec';
 import { clusterStatus, formatStatus } from './status';
 import { connectClient } from './connect';
@@ -28,6 +29,11 @@ const USAGE = `usage: gtidflow <command>
                                       the same, said from the old primary's side
   failover <cluster> [--candidate host:port] [--update-only] [--reason text]
                                       unplanned failover: fence the primary, elect, promote
+  server set-status <cluster> <host:port> SECONDARY|SPARE|FAULTY [--update-only]
+  server set-penalty <cluster> <host:port> <N> [--update-only]
+  capability set <cluster> <host:port> [--database db] read-write|read-only|disabled [--update-only]
+                                      change one server as recorded: routed and published (update-only: published)
+  history <cluster> [--json]          the views: id, time, primary, members, who joined and left, what made it
   ack <cluster>                       acknowledge an automatic failover: re-arms detection before the block period ends
   worker                              run the gtidflow worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)`;
 
@@ -117,6 +123,38 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     });
   },
 
+  async server(args) {
+    const { values, positionals } = options(args, { 'update-only': { type: 'boolean' } });
+    const [sub, cluster, address, value, ...rest] = positionals;
+    if (rest.length || !value || (sub !== 'set-status' && sub !== 'set-penalty')) {
+      throw new UsageError('server takes: set-status <cluster> <host:port> <STATUS> | set-penalty <cluster> <host:port> <N>');
+    }
+    parseAddress(address);
+    const change = sub === 'set-status'
+      ? { address, status: value.toUpperCase() as ServerChange['status'] }
+      : { address, penalty: /^\d+$/.test(value) ? Number(value) : NaN };
+    await serverChange(cluster, { ...change, updateOnly: values['update-only'] });
+  },
+
+  async capability(args) {
+    const { values, positionals } = options(args, { database: { type: 'string' }, 'update-only': { type: 'boolean' } });
+    const [sub, cluster, address, capability, ...rest] = positionals;
+    if (sub !== 'set' || rest.length || !capability) throw new UsageError('capability takes: set <cluster> <host:port> [--database db] read-write|read-only|disabled');
+    parseAddress(address);
+    await serverChange(cluster, { address, capability: capability as ServerChange['capability'], database: values.database, updateOnly: values['update-only'] });
+  },
+
+  async history(args) {
+    const { values, positionals } = options(args, { json: { type: 'boolean' } });
+    if (positionals.length !== 1) throw new UsageError('history takes one cluster name');
+    await withClient(async (client) => {
+      const state = await client.workflow.getHandle(clusterWorkflowId(positionals[0])).query<ClusterState>('state');
+      print(state.views, Boolean(values.json), () => state.views.map((v) =>
+        `view ${v.viewId}  ${v.at}  primary ${v.primary}  members ${v.members.join(' ')}` +
+        `${v.joined.length ? `  joined ${v.joined.join(' ')}` : ''}${v.left.length ? `  left ${v.left.join(' ')}` : ''}  by ${v.operation}`).join('\n'));
+    });
+  },
+
   promote: (args) => operation('switchover', args),
   demote: (args) => operation('switchover', args),
   failover: (args) => operation('failover', args),
@@ -139,6 +177,15 @@ async function withClient(work: (client: Client) => Promise<void>): Promise<void
   } finally {
     await client.connection.close();
   }
+}
+
+/** Asks for a server change and follows its reconfiguration to its end. */
+async function serverChange(cluster: string, change: ServerChange & { updateOnly?: boolean }): Promise<void> {
+  await withClient(async (client) => {
+    const started = await requestServerChange(client, cluster, change);
+    const result = await followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
+    console.log(result.summary);
+  });
 }
 
 /** Starts an operation through the cluster's conductor and follows it to its end. */

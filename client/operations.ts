@@ -1,17 +1,27 @@
 import { type Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { OperationRequest, OperationStarted } from '../workflows/cluster';
+import type { ServerChange } from '../workflows/logic/server-changes';
 import type { OperationResult } from '../workflows/model';
 import { clusterWorkflowId } from './cluster-apply';
 import { oneLine } from './connect';
 import { sleep } from './local/ports';
 
 /** Asks the cluster's conductor for an operation; a refusal (busy, unknown server) comes back as one line. */
-export async function requestOperation(client: Client, cluster: string, request: OperationRequest): Promise<OperationStarted> {
+export function requestOperation(client: Client, cluster: string, request: OperationRequest): Promise<OperationStarted> {
+  return conductorUpdate(client, cluster, 'requestOperation', request, request.kind);
+}
+
+/** Asks for a change of one server's status, penalty or capability; refused with the reason (the matrix, busy, unknown server). */
+export function requestServerChange(client: Client, cluster: string, change: ServerChange & { updateOnly?: boolean }): Promise<OperationStarted> {
+  return conductorUpdate(client, cluster, 'changeServer', change, 'change');
+}
+
+async function conductorUpdate<A>(client: Client, cluster: string, update: string, arg: A, what: string): Promise<OperationStarted> {
   const handle = client.workflow.getHandle(clusterWorkflowId(cluster));
   try {
-    return await handle.executeUpdate<OperationStarted, [OperationRequest]>('requestOperation', { args: [request] });
+    return await handle.executeUpdate<OperationStarted, [A]>(update, { args: [arg] });
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new Error(`${request.kind} refused: ${oneLine(err.cause ?? err)}`);
+    if (err instanceof WorkflowUpdateFailedError) throw new Error(`${what} refused: ${oneLine(err.cause ?? err)}`);
     if ((err as Error).name === 'WorkflowNotFoundError') throw new Error(`unknown cluster "${cluster}": register it with gtidflow cluster apply -f`);
     throw err;
   }

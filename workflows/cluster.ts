@@ -7,7 +7,8 @@ import { automaticFailoverBlocked, fenceReturned, watchOnce } from './detection'
 import { rootCauseMessage } from './errors';
 import { memoOf } from './memo';
 import { recordOperation, trimViews } from './logic/views';
-import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation } from './model';
+import { applyServerChange, type ServerChange } from './logic/server-changes';
+import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation, ServerRecord } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
 
 export interface OperationRequest {
@@ -16,6 +17,9 @@ export interface OperationRequest {
   updateOnly?: boolean;
   reason?: string;
 }
+
+/** A queued operation; a reconfigure carries the servers as the operator's change leaves them. */
+type Queued = OperationRequest & { id: number; changed?: ServerRecord[]; summary?: string };
 
 export interface OperationStarted {
   id: number;
@@ -29,6 +33,8 @@ export const requestOperation = defineUpdate<OperationStarted, [OperationRequest
 export const healthRound = defineSignal('healthRound');
 /** An operator's acknowledgement of an automatic failover: lifts the block on the next one. */
 export const acknowledge = defineUpdate<string, []>('acknowledge');
+/** An operator's change to one server's status, write penalty or capability: recorded, routed, published. */
+export const changeServer = defineUpdate<OperationStarted, [ServerChange & { updateOnly?: boolean }]>('changeServer');
 
 const KEEP_VIEWS = 50;
 const HISTORY_LIMIT = 4_000;
@@ -42,7 +48,7 @@ const ROLE_VALUE = { FAULTY: 0, SPARE: 1, SECONDARY: 2, PRIMARY: 3 } as const;
  */
 export async function cluster(initial: ClusterState): Promise<void> {
   let state = initial;
-  const queue: (OperationRequest & { id: number })[] = [];
+  const queue: Queued[] = [];
   const started = new Map<number, string>();
   let running: { op: RunningOperation; scope: CancellationScope } | undefined;
 
@@ -58,24 +64,46 @@ export async function cluster(initial: ClusterState): Promise<void> {
   };
 
   setHandler(stateQuery, () => state);
-  setHandler(requestOperation, async (request) => {
+  /** Why a new operation must wait: another one (other than a health round) is running or queued. */
+  const busyWith = (kind: OperationKind): string | undefined => {
+    const pending = queue.find((q) => q.kind !== 'health');
+    const busy = (running?.op.kind !== 'health' ? running?.op : undefined) ?? (pending && { kind: pending.kind, id: pending.id });
+    if (!busy || (kind === 'failover' && busy.kind !== 'failover')) return undefined;
+    return `cluster ${state.config.name} is busy with ${busy.kind} #${busy.id}; try again when it ends`;
+  };
+
+  const enqueue = async (entry: Omit<Queued, 'id'>): Promise<OperationStarted> => {
     const id = ++state.operationCount;
-    queue.push({ ...request, id });
+    queue.push({ ...entry, id });
     // A failover preempts anything else; any operation preempts a health round.
-    if (running && (running.op.kind === 'health' || (request.kind === 'failover' && running.op.kind !== 'failover'))) running.scope.cancel();
+    if (running && (running.op.kind === 'health' || (entry.kind === 'failover' && running.op.kind !== 'failover'))) running.scope.cancel();
     await condition(() => started.has(id));
-    return { id, kind: request.kind, workflowId: started.get(id)! };
-  }, {
+    return { id, kind: entry.kind, workflowId: started.get(id)! };
+  };
+
+  setHandler(requestOperation, (request) => enqueue(request), {
     validator: (request) => {
       if (request.kind !== 'switchover' && request.kind !== 'failover') throw new Error(`unknown operation "${request.kind}": switchover or failover`);
       if (request.candidate && !state.servers.some((s) => s.address === request.candidate)) {
         throw new Error(`${request.candidate} is not a server of cluster ${state.config.name}`);
       }
-      const pending = queue.find((q) => q.kind !== 'health');
-      const busy = (running?.op.kind !== 'health' ? running?.op : undefined) ?? (pending && { kind: pending.kind, id: pending.id });
-      if (busy && !(request.kind === 'failover' && busy.kind !== 'failover')) {
-        throw new Error(`cluster ${state.config.name} is busy with ${busy.kind} #${busy.id}; try again when it ends`);
-      }
+      const busy = busyWith(request.kind);
+      if (busy) throw new Error(busy);
+    },
+  });
+
+  setHandler(changeServer, (change) => {
+    const applied = applyServerChange(state.servers, change);
+    if (!applied.ok) throw new Error(applied.reason);
+    const what = [change.status && `status ${change.status}`, change.penalty !== undefined && `write penalty ${change.penalty}`,
+      change.capability && `${change.database ? `database ${change.database} ` : ''}${change.capability}`].filter(Boolean).join(', ');
+    return enqueue({ kind: 'reconfigure', changed: applied.servers, summary: `${change.address}: ${what}${change.updateOnly ? ' (update-only)' : ''}`, updateOnly: change.updateOnly });
+  }, {
+    validator: (change) => {
+      const applied = applyServerChange(state.servers, change);
+      if (!applied.ok) throw new Error(applied.reason);
+      const busy = busyWith('reconfigure');
+      if (busy) throw new Error(busy);
     },
   });
 
@@ -144,9 +172,10 @@ export async function cluster(initial: ClusterState): Promise<void> {
     };
     state = { ...state, operation: op };
     publish();
-    const input: OperationInput = {
+    const input: OperationInput & { changed?: ServerRecord[]; summary?: string } = {
       config: state.config, viewId: state.viewId, primary: state.primary, servers: state.servers,
       candidate: request.candidate, updateOnly: request.updateOnly, reason: request.reason,
+      changed: request.changed, summary: request.summary,
     };
     const scope = new CancellationScope();
     running = { op, scope };

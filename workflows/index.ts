@@ -5,3 +5,4 @@ export { switchover } from './switchover';
 export { failover } from './failover';
 export { health } from './health';
 export { healthTick } from './health-tick';
+export { reconfigure } from './reconfigure';

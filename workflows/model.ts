@@ -64,7 +64,7 @@ export interface View {
 }
 
 /** Operations an operator or detection asks for; health rounds come from the cluster's schedule. */
-export type OperationKind = 'switchover' | 'failover' | 'health';
+export type OperationKind = 'switchover' | 'failover' | 'health' | 'reconfigure';
 
 export interface RunningOperation {
   id: number;

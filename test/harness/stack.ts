@@ -66,7 +66,7 @@ export async function resetStack(stack: TestStack): Promise<void> {
 export function writerSession(stack: TestStack): Promise<mysql.Connection> {
   return mysql.createConnection({
     host: '127.0.0.1', port: stack.router.writerPort, user: stack.cluster.accounts.app.user,
-    password: readPassword(stack.cluster.accounts.app), connectTimeout: 2_000,
+    password: readPassword(stack.cluster.accounts.app), connectTimeout: 500,
   });
 }
 

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { before, beforeEach, test } from 'node:test';
+import { readRoutes } from '../../activities/router/haproxy';
+import { getServerState } from '../../activities/server-state';
+import { followOperation, requestServerChange } from '../../client/operations';
+import type { ServerChange } from '../../workflows/logic/server-changes';
+import { STATUSES, type ServerStatus } from '../../workflows/logic/status';
+import { atEnd } from '../harness/cleanup';
+import { conductorMemo, resetStack, startTestStack, TestStack } from '../harness/stack';
+
+/** Day-to-day changes of recorded servers: the status matrix, penalties, capabilities, update-only. */
+let stack: TestStack;
+
+before(async () => {
+  stack = await startTestStack(3);
+  stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
+  const { worker, close } = await stack.temporal.worker();
+  const running = worker.run();
+  atEnd(async () => {
+    worker.shutdown();
+    await running;
+    await close();
+  });
+});
+
+beforeEach(async () => {
+  await resetStack(stack);
+});
+
+const change = async (c: ServerChange & { updateOnly?: boolean }) => {
+  const started = await requestServerChange(stack.temporal.client, stack.name, c);
+  return followOperation(stack.temporal.client, started.workflowId, () => undefined);
+};
+
+/** Legal set-status steps that bring a replica from SECONDARY to each status. */
+const PATH: Record<Exclude<ServerStatus, 'PRIMARY'>, ServerStatus[]> = { SECONDARY: [], SPARE: ['SPARE'], FAULTY: ['FAULTY'] };
+
+test('set-status walks the matrix: every illegal transition is refused with a one-line reason and no change', async () => {
+  const [primary, replica] = stack.cluster.addresses;
+  const legal = new Set(['SECONDARY>SPARE', 'SECONDARY>FAULTY', 'SPARE>SECONDARY', 'SPARE>FAULTY', 'FAULTY>SPARE']);
+  for (const from of STATUSES) {
+    const address = from === 'PRIMARY' ? primary : replica;
+    if (from !== 'PRIMARY') {
+      await resetStack(stack);
+      for (const status of PATH[from]) await change({ address, status });
+    }
+    for (const to of STATUSES) {
+      if (to === from) continue;
+      const before = await conductorMemo(stack);
+      if (legal.has(`${from}>${to}`)) continue;
+      const refusal = await requestServerChange(stack.temporal.client, stack.name, { address, status: to }).then(() => 'accepted', (e: Error) => e.message);
+      assert.match(refusal, new RegExp(`^change refused: ${address}: cannot change ${from} to ${to}`), `${from} → ${to}`);
+      assert.equal(refusal.split('\n').length, 1);
+      const after = await conductorMemo(stack);
+      assert.deepEqual(after.servers, before.servers, `${from} → ${to} changed nothing`);
+      assert.equal(after.viewId, before.viewId);
+    }
+  }
+  await assert.rejects(requestServerChange(stack.temporal.client, stack.name, { address: '127.0.0.1:1', status: 'SPARE' }), /change refused: 127\.0\.0\.1:1 is not a server of this cluster/);
+});
+
+test('a server set FAULTY leaves the reader backend; SPARE and back to SECONDARY rejoin it; each change is a view', async () => {
+  const replica = stack.cluster.addresses[2];
+  await change({ address: replica, status: 'FAULTY' });
+  assert.ok(!(await readRoutes({ router: stack.router.router })).readers.includes(replica));
+  await change({ address: replica, status: 'SPARE' });
+  await change({ address: replica, status: 'SECONDARY' });
+  assert.ok((await readRoutes({ router: stack.router.router })).readers.includes(replica));
+  const memo = await conductorMemo(stack);
+  assert.equal(memo.viewId, 4);
+  assert.deepEqual(await stack.cluster.sql(1, `SELECT status FROM gtidflow.servers WHERE cluster = '${stack.name}' AND address = '${replica}'`), [{ status: 'SECONDARY' }]);
+});
+
+test('penalties and capabilities are recorded and published; a disabled server leaves the reader backend', async () => {
+  const replica = stack.cluster.addresses[1];
+  await change({ address: replica, penalty: 7 });
+  await change({ address: replica, capability: 'read-only', database: 'app' });
+  await change({ address: replica, capability: 'disabled' });
+  assert.ok(!(await readRoutes({ router: stack.router.router })).readers.includes(replica));
+  const memo = await conductorMemo(stack);
+  assert.deepEqual(memo.servers.find((s) => s.address === replica), { address: replica, status: 'SECONDARY', penalty: 7, capability: 'disabled' });
+  assert.deepEqual(await stack.cluster.sql(0, `SELECT penalty, capability FROM gtidflow.servers WHERE cluster = '${stack.name}' AND address = '${replica}'`), [{ penalty: 7, capability: 'disabled' }]);
+  assert.deepEqual(await stack.cluster.sql(0, `SELECT capability FROM gtidflow.database_capabilities WHERE cluster = '${stack.name}' AND database_name = 'app'`), [{ capability: 'read-only' }]);
+  await assert.rejects(change({ address: replica, penalty: -1 }), /write penalty must be a whole number/);
+  await assert.rejects(change({ address: replica, capability: 'sometimes' as never }), /capability must be one of/);
+});
+
+test('--update-only changes the recorded state and the published topology, and leaves servers and routing as they were', async () => {
+  const replica = stack.cluster.addresses[2];
+  const facts = () => Promise.all(stack.cluster.addresses.map(async (address) => {
+    const s = await getServerState({ address, access: stack.cluster.access });
+    return { address, readOnly: s.readOnly, source: s.replication?.sourcePort ?? null, io: s.replication?.ioRunning ?? null, semiSync: s.semiSync.primaryEnabled };
+  }));
+  const before = await facts();
+  const routesBefore = await readRoutes({ router: stack.router.router });
+  await change({ address: replica, status: 'FAULTY', updateOnly: true });
+  assert.equal((await conductorMemo(stack)).servers.find((s) => s.address === replica)?.status, 'FAULTY');
+  assert.deepEqual(await stack.cluster.sql(0, `SELECT status FROM gtidflow.servers WHERE cluster = '${stack.name}' AND address = '${replica}'`), [{ status: 'FAULTY' }]);
+  assert.deepEqual(await facts(), before);
+  assert.deepEqual(await readRoutes({ router: stack.router.router }), routesBefore);
+});

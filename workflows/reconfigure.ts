@@ -1,0 +1,28 @@
+import type { OperationInput, OperationResult, ServerRecord } from './model';
+import { publishView } from './finish';
+import { trackProgress } from './progress';
+import { route } from './routing';
+
+export interface ReconfigureInput extends OperationInput {
+  /** The servers as the operator's change leaves them (validated by the conductor). */
+  changed: ServerRecord[];
+  summary: string;
+}
+
+/**
+ * Applies a recorded change to the world: routing follows statuses and
+ * capabilities (FAULTY and disabled servers leave the reader backend), and
+ * the new view is published. With update-only, routing is the operator's;
+ * the view is still published, so routers and applications see the change.
+ */
+export async function reconfigure(input: ReconfigureInput): Promise<OperationResult> {
+  const step = trackProgress();
+  if (!input.updateOnly) {
+    step('routing');
+    await route(input, input.primary, input.changed);
+  }
+  step('publishing the new view');
+  await publishView(input, input.primary, input.changed);
+  step(`done: ${input.summary}`);
+  return { primary: input.primary, servers: input.changed, summary: input.summary };
+}
