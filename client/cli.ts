@@ -4,7 +4,7 @@ import type { ClusterState, OperationKind } from '../workflows/model';
 import type { ServerChange } from '../workflows/logic/server-changes';
 import { parseAddress } from '../workflows/logic/address';
 import { applyCluster, clusterWorkflowId } from './cluster-apply';
-import { followOperation, requestOperation, requestServerChange } from './operations';
+import { followOperation, requestOperation, requestRejoin, requestServerChange } from './operations';
 import { readClusterSpec } from './spec';
 import { clusterStatus, formatStatus } from './status';
 import { connectClient } from './connect';
@@ -33,6 +33,8 @@ const USAGE = `usage: gtidflow <command>
   server set-penalty <cluster> <host:port> <N> [--update-only]
   capability set <cluster> <host:port> [--database db] read-write|read-only|disabled [--update-only]
                                       change one server as recorded: routed and published (update-only: published)
+  rejoin <cluster> <host:port> [--reprovision] [--update-only]
+                                      bring a returning FAULTY server back (refused if it diverged, unless --reprovision)
   history <cluster> [--json]          the views: id, time, primary, members, who joined and left, what made it
   ack <cluster>                       acknowledge an automatic failover: re-arms detection before the block period ends
   worker                              run the gtidflow worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)`;
@@ -152,6 +154,18 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       print(state.views, Boolean(values.json), () => state.views.map((v) =>
         `view ${v.viewId}  ${v.at}  primary ${v.primary}  members ${v.members.join(' ')}` +
         `${v.joined.length ? `  joined ${v.joined.join(' ')}` : ''}${v.left.length ? `  left ${v.left.join(' ')}` : ''}  by ${v.operation}`).join('\n'));
+    });
+  },
+
+  async rejoin(args) {
+    const { values, positionals } = options(args, { reprovision: { type: 'boolean' }, 'update-only': { type: 'boolean' } });
+    const [cluster, address, ...rest] = positionals;
+    if (!address || rest.length) throw new UsageError('rejoin takes: <cluster> <host:port>');
+    parseAddress(address);
+    await withClient(async (client) => {
+      const started = await requestRejoin(client, cluster, { address, reprovision: values.reprovision, updateOnly: values['update-only'] });
+      const result = await followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
+      console.log(result.summary);
     });
   },
 

@@ -16,6 +16,11 @@ export function requestServerChange(client: Client, cluster: string, change: Ser
   return conductorUpdate(client, cluster, 'changeServer', change, 'change');
 }
 
+/** Asks for a returning FAULTY server to rejoin. */
+export function requestRejoin(client: Client, cluster: string, request: { address: string; reprovision?: boolean; updateOnly?: boolean }): Promise<OperationStarted> {
+  return conductorUpdate(client, cluster, 'rejoinServer', request, 'rejoin');
+}
+
 async function conductorUpdate<A>(client: Client, cluster: string, update: string, arg: A, what: string): Promise<OperationStarted> {
   const handle = client.workflow.getHandle(clusterWorkflowId(cluster));
   try {

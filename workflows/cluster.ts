@@ -19,7 +19,7 @@ export interface OperationRequest {
 }
 
 /** A queued operation; a reconfigure carries the servers as the operator's change leaves them. */
-type Queued = OperationRequest & { id: number; changed?: ServerRecord[]; summary?: string };
+type Queued = OperationRequest & { id: number; changed?: ServerRecord[]; summary?: string; target?: string; reprovision?: boolean };
 
 export interface OperationStarted {
   id: number;
@@ -35,6 +35,8 @@ export const healthRound = defineSignal('healthRound');
 export const acknowledge = defineUpdate<string, []>('acknowledge');
 /** An operator's change to one server's status, write penalty or capability: recorded, routed, published. */
 export const changeServer = defineUpdate<OperationStarted, [ServerChange & { updateOnly?: boolean }]>('changeServer');
+/** Brings a returning FAULTY server back, if it has not diverged (or re-provisioned). */
+export const rejoinServer = defineUpdate<OperationStarted, [{ address: string; reprovision?: boolean; updateOnly?: boolean }]>('rejoinServer');
 
 const KEEP_VIEWS = 50;
 const HISTORY_LIMIT = 4_000;
@@ -107,6 +109,16 @@ export async function cluster(initial: ClusterState): Promise<void> {
     },
   });
 
+  setHandler(rejoinServer, (request) => enqueue({ kind: 'rejoin', target: request.address, reprovision: request.reprovision, updateOnly: request.updateOnly }), {
+    validator: (request) => {
+      const server = state.servers.find((s) => s.address === request.address);
+      if (!server) throw new Error(`${request.address} is not a server of cluster ${state.config.name}`);
+      if (server.status !== 'FAULTY') throw new Error(`${request.address} is ${server.status}, not FAULTY: nothing to rejoin`);
+      const busy = busyWith('rejoin');
+      if (busy) throw new Error(busy);
+    },
+  });
+
   setHandler(healthRound, () => {
     if (!running && queue.length === 0) queue.push({ kind: 'health', id: ++state.operationCount });
   });
@@ -175,7 +187,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
     const input: OperationInput & { changed?: ServerRecord[]; summary?: string } = {
       config: state.config, viewId: state.viewId, primary: state.primary, servers: state.servers,
       candidate: request.candidate, updateOnly: request.updateOnly, reason: request.reason,
-      changed: request.changed, summary: request.summary,
+      changed: request.changed, summary: request.summary, target: request.target, reprovision: request.reprovision,
     };
     const scope = new CancellationScope();
     running = { op, scope };

@@ -6,3 +6,4 @@ export { failover } from './failover';
 export { health } from './health';
 export { healthTick } from './health-tick';
 export { reconfigure } from './reconfigure';
+export { rejoin } from './rejoin';

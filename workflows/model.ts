@@ -64,7 +64,7 @@ export interface View {
 }
 
 /** Operations an operator or detection asks for; health rounds come from the cluster's schedule. */
-export type OperationKind = 'switchover' | 'failover' | 'health' | 'reconfigure';
+export type OperationKind = 'switchover' | 'failover' | 'health' | 'reconfigure' | 'rejoin';
 
 export interface RunningOperation {
   id: number;
@@ -98,6 +98,10 @@ export interface OperationInput {
   primary: string;
   servers: ServerRecord[];
   candidate?: string;
+  /** The server a rejoin brings back. */
+  target?: string;
+  /** Rejoin: replace a diverged server's data instead of refusing. */
+  reprovision?: boolean;
   updateOnly?: boolean;
   reason?: string;
 }

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { before, beforeEach, test } from 'node:test';
+import { followOperation, requestOperation, requestRejoin } from '../../client/operations';
+import { atEnd } from '../harness/cleanup';
+import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
+
+/** A returning old primary: back as SECONDARY with every row, or refused when it diverged (then re-provisioned). */
+let stack: TestStack;
+
+before(async () => {
+  stack = await startTestStack(3);
+  stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
+  const { worker, close } = await stack.temporal.worker();
+  const running = worker.run();
+  atEnd(async () => {
+    worker.shutdown();
+    await running;
+    await close();
+  });
+});
+
+beforeEach(async () => {
+  await resetStack(stack);
+  await writeRows(stack, [1, 2, 3]);
+});
+
+const follow = async (started: Promise<{ workflowId: string }>) => followOperation(stack.temporal.client, (await started).workflowId, () => undefined);
+const failover = () => follow(requestOperation(stack.temporal.client, stack.name, { kind: 'failover' }));
+const rejoin = (reprovision = false) => follow(requestRejoin(stack.temporal.client, stack.name, { address: stack.cluster.addresses[0], reprovision }));
+
+test('kill -9, failover, restart the old primary: rejoin brings it back as SECONDARY with every row', async () => {
+  process.kill(stack.cluster.servers[0].pid, 'SIGKILL');
+  await failover();
+  await writeRows(stack, [4]);
+  await stack.cluster.start(0);
+  const result = await rejoin();
+  assert.match(result.summary, /rejoined as SECONDARY/);
+  assert.equal((await conductorMemo(stack)).servers[0].status, 'SECONDARY');
+  await writeRows(stack, [5]);
+  await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3, 4, 5] });
+});
+
+test('an old primary that took a write while isolated is refused with the transaction named; --reprovision brings it back', async () => {
+  const old = stack.cluster.servers[0];
+  process.kill(old.pid, 'SIGSTOP');
+  try {
+    await failover();
+    await writeRows(stack, [4]);
+  } finally {
+    process.kill(old.pid, 'SIGCONT');
+  }
+  // The thawed old primary takes a write nobody else has (as root: read_only does not stop it).
+  await stack.cluster.sql(0, 'INSERT INTO app.rows VALUES (1000)');
+  const [{ gtid }] = await stack.cluster.sql(0, 'SELECT @@global.gtid_binlog_pos AS gtid');
+  await assert.rejects(rejoin(), new RegExp(`rejoin refused, ${stack.cluster.addresses[0]} stays FAULTY: .*${gtid}`));
+  assert.equal((await conductorMemo(stack)).servers[0].status, 'FAULTY');
+
+  await rejoin(true);
+  assert.equal((await conductorMemo(stack)).servers[0].status, 'SECONDARY');
+  await writeRows(stack, [5]);
+  await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3, 4, 5] });
+});
+
+test('rejoin of a server that is not FAULTY is refused, nothing changes', async () => {
+  await assert.rejects(requestRejoin(stack.temporal.client, stack.name, { address: stack.cluster.addresses[1] }), /rejoin refused: .* is SECONDARY, not FAULTY/);
+  assert.equal((await conductorMemo(stack)).viewId, 1);
+});

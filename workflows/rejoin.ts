@@ -1,0 +1,70 @@
+import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { publishView } from './finish';
+import type { OperationInput, OperationResult, ServerRecord } from './model';
+import { trackProgress } from './progress';
+import { route } from './routing';
+import { activity, PERSISTENT, waiting } from './steps';
+
+const CATCH_UP_SECONDS = 120;
+
+/**
+ * Brings a returning FAULTY server back (an old primary after a failover,
+ * a replica that was down): it may replicate only if it holds nothing the
+ * primary lacks (safety rule 5). Diverged: it stays FAULTY with the
+ * transactions named, or with `reprovision` its data is replaced by a copy.
+ * Then read-only, replicating from the primary, caught up: SPARE, SECONDARY.
+ */
+export async function rejoin(input: OperationInput): Promise<OperationResult> {
+  const step = trackProgress();
+  const address = input.target!;
+  const { access } = input.config;
+  const servers = input.servers.map((s): ServerRecord => (s.address === address ? { ...s, status: 'SECONDARY' } : s));
+  if (input.updateOnly) {
+    step(`recorded ${address} as SECONDARY (update-only: no server touched)`);
+    return { primary: input.primary, servers, summary: `${address} rejoined (update-only)` };
+  }
+
+  step(`checking ${address} can replicate from ${input.primary} without diverging`);
+  await activity('setReadOnly', `read_only on ${address}`)({ address, access, readOnly: true });
+  await activity('killClientConnections', `end client sessions on ${address}`)({ address, access });
+  let check = await activity('checkJoinable', `does ${address} hold transactions ${input.primary} lacks?`)({ address, access, source: input.primary });
+  if (!check.joinable) await reprovisionOrRefuse(input, check.reason, step);
+
+  step(`pointing ${address} at ${input.primary}`);
+  const state = await activity('getServerState', `read ${address}`)({ address, access });
+  await activity('setSemiSync', `replica side of semi-sync on ${address}`)({ address, access, primary: false });
+  // A server that replicated from nobody was a primary: its own writes become its replication position.
+  await activity('changeSource', `${address} replicates from ${input.primary}`, PERSISTENT)({ address, access, source: input.primary, demotedPrimary: !state.replication });
+  // MariaDB compares positions by sequence only: the source refusing the position (1236) is the last word.
+  for (let i = 0; i < 10; i++) {
+    check = await activity('checkJoinable', `did ${input.primary} accept ${address}'s position?`)({ address, access, source: input.primary });
+    const now = await activity('getServerState', `replication of ${address}`)({ address, access });
+    if (!check.joinable || now.replication?.ioRunning) break;
+    await sleep('300 milliseconds');
+  }
+  if (!check.joinable) {
+    await activity('stopReplication', `stop replication on ${address}`)({ address, access, ioOnly: false });
+    await reprovisionOrRefuse(input, check.reason, step);
+    await activity('changeSource', `${address} replicates from ${input.primary}`, PERSISTENT)({ address, access, source: input.primary });
+  }
+
+  const { executed } = await activity('getServerState', `position of ${input.primary}`)({ address: input.primary, access });
+  step(`waiting for ${address} to apply ${executed}`);
+  const caughtUp = await activity('waitForGtid', `${address} applies ${executed}`, waiting(CATCH_UP_SECONDS))({ address, access, gtid: executed, timeoutSeconds: CATCH_UP_SECONDS });
+  if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${address} did not catch up within ${CATCH_UP_SECONDS} s; it stays FAULTY`, 'CatchUpTimeout');
+
+  step(`${address} is SECONDARY again`);
+  await route(input, input.primary, servers);
+  await publishView(input, input.primary, servers);
+  return { primary: input.primary, servers, summary: `${address} rejoined as SECONDARY` };
+}
+
+/** Without --reprovision a diverged server stays FAULTY, its transactions named; with it, its data is replaced. */
+async function reprovisionOrRefuse(input: OperationInput, reason: string, step: (s: string) => void): Promise<void> {
+  const address = input.target!;
+  if (!input.reprovision) throw ApplicationFailure.nonRetryable(`rejoin refused, ${address} stays FAULTY: ${reason}`, 'Diverged');
+  const source = input.servers.find((s) => s.status === 'SECONDARY' && s.address !== address)?.address ?? input.primary;
+  step(`re-provisioning ${address} from ${source} (${reason})`);
+  await activity('provision', `copy ${source} onto ${address}`, { startToCloseTimeout: '6 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 3 } })(
+    { address, access: input.config.access, source, method: 'dump' });
+}
