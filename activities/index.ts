@@ -12,3 +12,5 @@ export { publishTopology, readPublishedView } from './topology';
 export { runHook } from './hooks';
 export { fenceWriter, readRoutes, routeWriter } from './router/haproxy';
 export { monitorPrimary } from './monitor';
+export { addToRouter, removeFromRouter } from './router/membership';
+export { checkServerConfig } from './server-config';

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { gtidContains } from '../workflows/logic/gtid';
 import { heartbeat, throwIfCancelled } from './context';
 import type { ServerArgs } from './server-state';
@@ -22,6 +23,11 @@ export async function waitForGtid(args: ServerArgs & { gtid: string; timeoutSeco
       if (gtidContains(flavor.name, executed, args.gtid)) return { address: args.address, reached: true, executed };
       const left = deadline - Date.now();
       if (left <= 0) return { address: args.address, reached: false, executed };
+      // An applier stopped by an error will not get there: say so now, not at the timeout.
+      const replication = await flavor.replicationStatus(db);
+      if (replication?.sqlErrno) {
+        throw ApplicationFailure.nonRetryable(`${args.address} cannot reach ${args.gtid}: its applier stopped with error ${replication.sqlErrno}: ${replication.sqlError}`, 'ApplierBroken');
+      }
       heartbeat({ waitingFor: args.gtid, executed });
       throwIfCancelled();
       const wait = flavor.waitForGtidQuery(args.gtid, Math.min(1, left / 1000));

@@ -4,7 +4,7 @@ import type { ClusterState, OperationKind } from '../workflows/model';
 import type { ServerChange } from '../workflows/logic/server-changes';
 import { parseAddress } from '../workflows/logic/address';
 import { applyCluster, clusterWorkflowId } from './cluster-apply';
-import { followOperation, requestOperation, requestRejoin, requestServerChange } from './operations';
+import { followOperation, requestMembership, requestOperation, requestRejoin, requestServerChange } from './operations';
 import { readClusterSpec } from './spec';
 import { clusterStatus, formatStatus } from './status';
 import { connectClient } from './connect';
@@ -29,6 +29,8 @@ const USAGE = `usage: gtidflow <command>
                                       the same, said from the old primary's side
   failover <cluster> [--candidate host:port] [--update-only] [--reason text]
                                       unplanned failover: fence the primary, elect, promote
+  server add <cluster> <host:port> [--provision clone|dump|script:<cmd>|none] [--status SECONDARY|SPARE] [--penalty N] [--update-only]
+  server remove <cluster> <host:port> [--update-only]
   server set-status <cluster> <host:port> SECONDARY|SPARE|FAULTY [--update-only]
   server set-penalty <cluster> <host:port> <N> [--update-only]
   capability set <cluster> <host:port> [--database db] read-write|read-only|disabled [--update-only]
@@ -126,16 +128,29 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   async server(args) {
-    const { values, positionals } = options(args, { 'update-only': { type: 'boolean' } });
+    const { values, positionals } = options(args, {
+      'update-only': { type: 'boolean' }, provision: { type: 'string' }, status: { type: 'string' }, penalty: { type: 'string' },
+    });
     const [sub, cluster, address, value, ...rest] = positionals;
+    const updateOnly = values['update-only'];
+    if ((sub === 'add' || sub === 'remove') && cluster && address && !value) {
+      parseAddress(address);
+      if (sub === 'remove') return followUpdate((client) => requestMembership(client, cluster, 'removeServer', { address, updateOnly }));
+      const provision = values.provision ?? 'none';
+      if (!['dump', 'clone', 'none'].includes(provision) && !provision.startsWith('script:')) throw new UsageError(`--provision is clone, dump, script:<command> or none, not "${provision}"`);
+      const penalty = Number(values.penalty ?? 0);
+      return followUpdate((client) => requestMembership(client, cluster, 'addServer', {
+        address, updateOnly, provision, status: (values.status ?? 'SECONDARY').toUpperCase(), penalty,
+      }));
+    }
     if (rest.length || !value || (sub !== 'set-status' && sub !== 'set-penalty')) {
-      throw new UsageError('server takes: set-status <cluster> <host:port> <STATUS> | set-penalty <cluster> <host:port> <N>');
+      throw new UsageError('server takes: add|remove <cluster> <host:port> | set-status <cluster> <host:port> <STATUS> | set-penalty <cluster> <host:port> <N>');
     }
     parseAddress(address);
     const change = sub === 'set-status'
       ? { address, status: value.toUpperCase() as ServerChange['status'] }
       : { address, penalty: /^\d+$/.test(value) ? Number(value) : NaN };
-    await serverChange(cluster, { ...change, updateOnly: values['update-only'] });
+    await followUpdate((client) => requestServerChange(client, cluster, { ...change, updateOnly }));
   },
 
   async capability(args) {
@@ -143,7 +158,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const [sub, cluster, address, capability, ...rest] = positionals;
     if (sub !== 'set' || rest.length || !capability) throw new UsageError('capability takes: set <cluster> <host:port> [--database db] read-write|read-only|disabled');
     parseAddress(address);
-    await serverChange(cluster, { address, capability: capability as ServerChange['capability'], database: values.database, updateOnly: values['update-only'] });
+    await followUpdate((client) => requestServerChange(client, cluster, {
+      address, capability: capability as ServerChange['capability'], database: values.database, updateOnly: values['update-only'],
+    }));
   },
 
   async history(args) {
@@ -162,11 +179,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const [cluster, address, ...rest] = positionals;
     if (!address || rest.length) throw new UsageError('rejoin takes: <cluster> <host:port>');
     parseAddress(address);
-    await withClient(async (client) => {
-      const started = await requestRejoin(client, cluster, { address, reprovision: values.reprovision, updateOnly: values['update-only'] });
-      const result = await followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
-      console.log(result.summary);
-    });
+    await followUpdate((client) => requestRejoin(client, cluster, { address, reprovision: values.reprovision, updateOnly: values['update-only'] }));
   },
 
   promote: (args) => operation('switchover', args),
@@ -193,10 +206,10 @@ async function withClient(work: (client: Client) => Promise<void>): Promise<void
   }
 }
 
-/** Asks for a server change and follows its reconfiguration to its end. */
-async function serverChange(cluster: string, change: ServerChange & { updateOnly?: boolean }): Promise<void> {
+/** Asks the conductor for a change and follows the operation it starts to its end. */
+async function followUpdate(request: (client: Client) => Promise<{ workflowId: string }>): Promise<void> {
   await withClient(async (client) => {
-    const started = await requestServerChange(client, cluster, change);
+    const started = await request(client);
     const result = await followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
     console.log(result.summary);
   });

@@ -16,6 +16,11 @@ export function requestServerChange(client: Client, cluster: string, change: Ser
   return conductorUpdate(client, cluster, 'changeServer', change, 'change');
 }
 
+/** Asks for a server to be added or removed. */
+export function requestMembership(client: Client, cluster: string, update: 'addServer' | 'removeServer', request: { address: string; updateOnly?: boolean } & Record<string, unknown>): Promise<OperationStarted> {
+  return conductorUpdate(client, cluster, update, request, update === 'addServer' ? 'add' : 'remove');
+}
+
 /** Asks for a returning FAULTY server to rejoin. */
 export function requestRejoin(client: Client, cluster: string, request: { address: string; reprovision?: boolean; updateOnly?: boolean }): Promise<OperationStarted> {
   return conductorUpdate(client, cluster, 'rejoinServer', request, 'rejoin');

@@ -19,7 +19,7 @@ export interface OperationRequest {
 }
 
 /** A queued operation; a reconfigure carries the servers as the operator's change leaves them. */
-type Queued = OperationRequest & { id: number; changed?: ServerRecord[]; summary?: string; target?: string; reprovision?: boolean };
+type Queued = OperationRequest & { id: number; changed?: ServerRecord[]; summary?: string; target?: string; reprovision?: boolean; join?: OperationInput['join'] };
 
 export interface OperationStarted {
   id: number;
@@ -35,6 +35,9 @@ export const healthRound = defineSignal('healthRound');
 export const acknowledge = defineUpdate<string, []>('acknowledge');
 /** An operator's change to one server's status, write penalty or capability: recorded, routed, published. */
 export const changeServer = defineUpdate<OperationStarted, [ServerChange & { updateOnly?: boolean }]>('changeServer');
+/** Adds a server (checked, provisioned if asked, caught up, routed) or removes a replica. */
+export const addServerUpdate = defineUpdate<OperationStarted, [{ address: string; updateOnly?: boolean } & NonNullable<OperationInput['join']>]>('addServer');
+export const removeServerUpdate = defineUpdate<OperationStarted, [{ address: string; updateOnly?: boolean }]>('removeServer');
 /** Brings a returning FAULTY server back, if it has not diverged (or re-provisioned). */
 export const rejoinServer = defineUpdate<OperationStarted, [{ address: string; reprovision?: boolean; updateOnly?: boolean }]>('rejoinServer');
 
@@ -119,6 +122,26 @@ export async function cluster(initial: ClusterState): Promise<void> {
     },
   });
 
+  setHandler(addServerUpdate, ({ address, updateOnly, ...join }) => enqueue({ kind: 'addServer', target: address, updateOnly, join }), {
+    validator: ({ address, status, penalty }) => {
+      if (!/^[^:\s]+:\d{1,5}$/.test(address)) throw new Error(`invalid server address "${address}": expected host:port`);
+      if (state.servers.some((s) => s.address === address)) throw new Error(`${address} is already a server of cluster ${state.config.name}`);
+      if (status !== 'SECONDARY' && status !== 'SPARE') throw new Error(`a new server is SECONDARY or SPARE, not ${status}`);
+      if (!Number.isInteger(penalty) || penalty < 0) throw new Error(`write penalty must be a whole number ≥ 0, not ${penalty}`);
+      const busy = busyWith('addServer');
+      if (busy) throw new Error(busy);
+    },
+  });
+
+  setHandler(removeServerUpdate, ({ address, updateOnly }) => enqueue({ kind: 'removeServer', target: address, updateOnly }), {
+    validator: ({ address }) => {
+      if (!state.servers.some((s) => s.address === address)) throw new Error(`${address} is not a server of cluster ${state.config.name}`);
+      if (address === state.primary) throw new Error(`${address} is the primary: promote another server first`);
+      const busy = busyWith('removeServer');
+      if (busy) throw new Error(busy);
+    },
+  });
+
   setHandler(healthRound, () => {
     if (!running && queue.length === 0) queue.push({ kind: 'health', id: ++state.operationCount });
   });
@@ -187,7 +210,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
     const input: OperationInput & { changed?: ServerRecord[]; summary?: string } = {
       config: state.config, viewId: state.viewId, primary: state.primary, servers: state.servers,
       candidate: request.candidate, updateOnly: request.updateOnly, reason: request.reason,
-      changed: request.changed, summary: request.summary, target: request.target, reprovision: request.reprovision,
+      changed: request.changed, summary: request.summary, target: request.target, reprovision: request.reprovision, join: request.join,
     };
     const scope = new CancellationScope();
     running = { op, scope };

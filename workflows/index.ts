@@ -7,3 +7,4 @@ export { health } from './health';
 export { healthTick } from './health-tick';
 export { reconfigure } from './reconfigure';
 export { rejoin } from './rejoin';
+export { addServer, removeServer } from './membership';

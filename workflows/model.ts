@@ -64,7 +64,7 @@ export interface View {
 }
 
 /** Operations an operator or detection asks for; health rounds come from the cluster's schedule. */
-export type OperationKind = 'switchover' | 'failover' | 'health' | 'reconfigure' | 'rejoin';
+export type OperationKind = 'switchover' | 'failover' | 'health' | 'reconfigure' | 'rejoin' | 'addServer' | 'removeServer';
 
 export interface RunningOperation {
   id: number;
@@ -102,6 +102,8 @@ export interface OperationInput {
   target?: string;
   /** Rejoin: replace a diverged server's data instead of refusing. */
   reprovision?: boolean;
+  /** addServer: how the new server gets its data, and its place. */
+  join?: { provision: 'dump' | 'clone' | 'none' | `script:${string}`; status: 'SECONDARY' | 'SPARE'; penalty: number };
   updateOnly?: boolean;
   reason?: string;
 }

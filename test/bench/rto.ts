@@ -13,8 +13,7 @@ import { missingRows, report, WriterLoad } from './writer-load';
 async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 10);
   const stack = await startTestStack(3, 'bench');
-  const { worker, close } = await stack.temporal.worker();
-  const running = worker.run();
+  await stack.temporal.runWorker();
   const rto: number[] = [];
   let missing = 0;
   for (let run = 0; run < runs; run++) {
@@ -34,9 +33,6 @@ async function main(): Promise<void> {
   }
   report('RTO (kill to first accepted write)', ' ms', rto);
   console.log(`acknowledged rows missing afterwards, all runs: ${missing}`);
-  worker.shutdown();
-  await running;
-  await close();
   await runCleanups();
 }
 

@@ -11,8 +11,7 @@ import { missingRows, report, WriterLoad } from './writer-load';
 async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 10);
   const stack = await startTestStack(3, 'bench');
-  const { worker, close } = await stack.temporal.worker();
-  const running = worker.run();
+  await stack.temporal.runWorker();
   const windows: number[] = [];
   const durations: number[] = [];
   let lost = 0;
@@ -37,9 +36,6 @@ async function main(): Promise<void> {
   report('switchover write window', ' ms', windows);
   report('switchover workflow duration', ' ms', durations);
   console.log(`acknowledged rows missing afterwards, all runs: ${lost}`);
-  worker.shutdown();
-  await running;
-  await close();
   await runCleanups();
 }
 

@@ -19,6 +19,8 @@ export interface TestTemporal {
   client: Client;
   /** A real gtidflow worker in this process (each file has its own server, so the default task queue). */
   worker(): Promise<RunningWorker>;
+  /** The same, polling until the file ends. */
+  runWorker(): Promise<void>;
   /** The same worker as its own process, to kill -9. */
   workerProcess(env?: NodeJS.ProcessEnv): ChildProcess;
   /** Stops the server and starts it again on the same port and SQLite file. */
@@ -44,6 +46,15 @@ export async function startTestTemporal(): Promise<TestTemporal> {
     address: server.address,
     client,
     worker: () => createWorker({ address: server.address, namespace: 'default' }),
+    async runWorker() {
+      const { worker, close } = await createWorker({ address: server.address, namespace: 'default' });
+      const running = worker.run();
+      atEnd(async () => {
+        worker.shutdown();
+        await running;
+        await close();
+      });
+    },
     async restart() {
       await stopTemporal(server.pid);
       untrack(server.pid);

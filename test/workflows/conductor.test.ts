@@ -9,20 +9,13 @@ import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
 import { readPassword } from '../../client/local/secrets';
 import { followOperation, requestOperation } from '../../client/operations';
-import { atEnd } from '../harness/cleanup';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows, writerSession } from '../harness/stack';
 
 let stack: TestStack;
 
 before(async () => {
   stack = await startTestStack(3);
-  const { worker, close } = await stack.temporal.worker();
-  const running = worker.run();
-  atEnd(async () => {
-    worker.shutdown();
-    await running;
-    await close();
-  });
+  await stack.temporal.runWorker();
 });
 
 beforeEach(async () => {

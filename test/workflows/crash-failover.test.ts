@@ -4,7 +4,16 @@ import { followOperation, requestOperation } from '../../client/operations';
 import { crashTestFile } from '../harness/crash';
 import { assertHealthy, resetStack, writeRows } from '../harness/stack';
 
-const { stack, completedActivities } = crashTestFile('failover');
+const { stack, completedActivities } = crashTestFile({
+  name: 'failover',
+  prepare: async (s) => {
+    process.kill(s.cluster.servers[0].pid, 'SIGKILL');
+  },
+  start: (s) => requestOperation(s.temporal.client, s.name, { kind: 'failover' }),
+  check: async (s) => {
+    await assertHealthy(s, { viewId: 2, rows: [1, 2, 3], dead: [0] });
+  },
+});
 
 test('the Temporal server restarted mid-failover: the failover resumes and completes', async () => {
   const s = stack();

@@ -3,7 +3,6 @@ import { before, beforeEach, test } from 'node:test';
 import { readRoutes } from '../../activities/router/haproxy';
 import { getServerState } from '../../activities/server-state';
 import { sleep } from '../../client/local/ports';
-import { atEnd } from '../harness/cleanup';
 import { conductorMemo, resetStack, startTestStack, TestStack } from '../harness/stack';
 
 /** Health rounds, started through the cluster's real Temporal Schedule, repair what is safe and report the rest. */
@@ -12,13 +11,7 @@ let stack: TestStack;
 before(async () => {
   stack = await startTestStack(3);
   stack.spec.policies = { failover: 'off' };
-  const { worker, close } = await stack.temporal.worker();
-  const running = worker.run();
-  atEnd(async () => {
-    worker.shutdown();
-    await running;
-    await close();
-  });
+  await stack.temporal.runWorker();
 });
 
 beforeEach(async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, beforeEach, test } from 'node:test';
 import { followOperation, requestOperation, requestRejoin } from '../../client/operations';
-import { atEnd } from '../harness/cleanup';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
 
 /** A returning old primary: back as SECONDARY with every row, or refused when it diverged (then re-provisioned). */
@@ -10,13 +9,7 @@ let stack: TestStack;
 before(async () => {
   stack = await startTestStack(3);
   stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
-  const { worker, close } = await stack.temporal.worker();
-  const running = worker.run();
-  atEnd(async () => {
-    worker.shutdown();
-    await running;
-    await close();
-  });
+  await stack.temporal.runWorker();
 });
 
 beforeEach(async () => {

@@ -5,7 +5,6 @@ import { getServerState } from '../../activities/server-state';
 import { followOperation, requestServerChange } from '../../client/operations';
 import type { ServerChange } from '../../workflows/logic/server-changes';
 import { STATUSES, type ServerStatus } from '../../workflows/logic/status';
-import { atEnd } from '../harness/cleanup';
 import { conductorMemo, resetStack, startTestStack, TestStack } from '../harness/stack';
 
 /** Day-to-day changes of recorded servers: the status matrix, penalties, capabilities, update-only. */
@@ -14,13 +13,7 @@ let stack: TestStack;
 before(async () => {
   stack = await startTestStack(3);
   stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
-  const { worker, close } = await stack.temporal.worker();
-  const running = worker.run();
-  atEnd(async () => {
-    worker.shutdown();
-    await running;
-    await close();
-  });
+  await stack.temporal.runWorker();
 });
 
 beforeEach(async () => {
