@@ -37,6 +37,7 @@ export const clusterSpecSchema = z.object({
     probeFailures: z.number().int().min(1).max(100).optional(),
     blockSeconds: z.number().int().min(0).optional(),
     healthIntervalSeconds: z.number().int().min(5).optional(),
+    rejoin: z.enum(['auto', 'notify']).optional(),
   }).strict().optional(),
   router: z.object({
     haproxy: z.object({

@@ -7,6 +7,7 @@ import { automaticFailoverBlocked, fenceReturned, watchOnce } from './detection'
 import { rootCauseMessage } from './errors';
 import { memoOf } from './memo';
 import { recordOperation, trimViews } from './logic/views';
+import { FAULTY_ANSWERING } from './logic/health';
 import { applyServerChange, type ServerChange } from './logic/server-changes';
 import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation, ServerRecord } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
@@ -222,6 +223,9 @@ export async function cluster(initial: ClusterState): Promise<void> {
     metricMeter.createHistogram(`gtidflow_${op.kind}_duration`, 'int', 'ms').withTags(tags).record(Date.parse(at) - Date.parse(op.startedAt));
     if (op.kind === 'health') {
       state = recordHealth(state, outcome, op, at);
+      // Crash recovery: a FAULTY server answering again is brought back, if policy says so (rejoin refuses a diverged one).
+      const returning = state.health?.findings.find((f) => f.problem === FAULTY_ANSWERING);
+      if (returning && state.config.policies.rejoin === 'auto') queue.push({ kind: 'rejoin', id: ++state.operationCount, target: returning.server });
     } else if (outcome.ok) {
       state = recordOperation(state, outcome.result, `${op.kind} #${op.id}`, at);
       state.lastOperation = { id: op.id, kind: op.kind, outcome: 'completed', message: outcome.result.summary, at };

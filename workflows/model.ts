@@ -40,9 +40,11 @@ export interface Policies {
   blockSeconds: number;
   /** How often the cluster's Temporal Schedule runs a health round. */
   healthIntervalSeconds: number;
+  /** auto: a health round that finds a FAULTY server answering runs rejoin (refused if it diverged); notify: reports it. */
+  rejoin: 'auto' | 'notify';
 }
 
-export const DEFAULT_POLICIES: Policies = { failover: 'auto', probeIntervalMs: 1000, probeFailures: 3, blockSeconds: 600, healthIntervalSeconds: 60 };
+export const DEFAULT_POLICIES: Policies = { failover: 'auto', probeIntervalMs: 1000, probeFailures: 3, blockSeconds: 600, healthIntervalSeconds: 60, rejoin: 'notify' };
 
 export interface ClusterConfig {
   name: string;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, beforeEach, test } from 'node:test';
+import { sleep } from '../../client/local/ports';
 import { followOperation, requestOperation, requestRejoin } from '../../client/operations';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
 
@@ -52,6 +53,20 @@ test('an old primary that took a write while isolated is refused with the transa
   assert.equal((await conductorMemo(stack)).servers[0].status, 'SECONDARY');
   await writeRows(stack, [5]);
   await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3, 4, 5] });
+});
+
+test('with the rejoin policy auto, a health round that finds the old primary answering brings it back by itself', async () => {
+  stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600, rejoin: 'auto' };
+  await resetStack(stack);
+  await writeRows(stack, [1, 2, 3]);
+  process.kill(stack.cluster.servers[0].pid, 'SIGKILL');
+  await failover();
+  await stack.cluster.start(0);
+  await stack.temporal.client.schedule.getHandle(`health:${stack.name}`).trigger();
+  for (let i = 0; i < 100 && (await conductorMemo(stack)).servers[0].status !== 'SECONDARY'; i++) await sleep(200);
+  assert.equal((await conductorMemo(stack)).servers[0].status, 'SECONDARY');
+  await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3] });
+  stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
 });
 
 test('rejoin of a server that is not FAULTY is refused, nothing changes', async () => {

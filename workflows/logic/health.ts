@@ -30,6 +30,8 @@ export interface HealthInput {
   lagLimitSeconds: number;
 }
 
+export const FAULTY_ANSWERING = 'FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)';
+
 /** IO errors a restart can cure (the source was away); anything else needs a person. */
 const TRANSIENT_IO_ERRORS = new Set([0, 2003, 2013, 1158, 1159]);
 
@@ -54,7 +56,7 @@ export function assessHealth(input: HealthInput): Finding[] {
     findings.push(...assessReplica(s, primary, input));
   }
   for (const s of input.servers.filter((x) => x.status === 'FAULTY' && x.reachable)) {
-    findings.push({ server: s.address, problem: 'FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)' });
+    findings.push({ server: s.address, problem: FAULTY_ANSWERING });
   }
   return findings;
 }
