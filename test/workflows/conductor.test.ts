@@ -9,6 +9,7 @@ import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
 import { readPassword } from '../../client/local/secrets';
 import { followOperation, requestOperation } from '../../client/operations';
+import { waitForReplicas } from '../harness/cluster';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows, writerSession } from '../harness/stack';
 
 let stack: TestStack;
@@ -117,6 +118,7 @@ test('--update-only records the new primary and view and touches no server', asy
     const s = await getServerState({ address, access: stack.cluster.access });
     return { address, readOnly: s.readOnly, source: s.replication?.sourcePort ?? null, executed: s.executed, semiSync: s.semiSync.primaryEnabled };
   }));
+  await waitForReplicas(stack.cluster);
   const before = await serverFacts();
   const promoted = await operate('switchover', { candidate: stack.cluster.addresses[2], updateOnly: true });
   assert.equal(promoted.primary, stack.cluster.addresses[2]);
