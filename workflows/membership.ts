@@ -4,7 +4,8 @@ import { joinProblems } from './logic/joining';
 import type { OperationInput, OperationResult, ServerRecord } from './model';
 import { trackProgress } from './progress';
 import { route } from './routing';
-import { activity, PERSISTENT, waiting } from './steps';
+import { catchUpWithPrimary, provisionFrom } from './catch-up';
+import { activity, PERSISTENT } from './steps';
 
 const CATCH_UP_SECONDS = 300;
 
@@ -37,8 +38,7 @@ export async function addServer(input: OperationInput): Promise<OperationResult>
   if (join.provision !== 'none') {
     const source = input.servers.find((s) => s.status === 'SECONDARY')?.address ?? input.primary;
     step(`provisioning ${address} from ${source} (${join.provision})`);
-    await activity('provision', `copy ${source} onto ${address}`, { startToCloseTimeout: '6 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 3 } })(
-      { address, access, source, method: join.provision });
+    await provisionFrom(input, address, source, join.provision);
   } else {
     const check = await activity('checkJoinable', `does ${address} hold transactions ${input.primary} lacks?`)({ address, access, source: input.primary });
     if (!check.joinable) throw ApplicationFailure.nonRetryable(`${address} cannot join without provisioning: ${check.reason}`, 'Diverged');
@@ -48,10 +48,7 @@ export async function addServer(input: OperationInput): Promise<OperationResult>
   await activity('setReadOnly', `read_only on ${address}`)({ address, access, readOnly: true });
   await activity('setSemiSync', `replica side of semi-sync on ${address}`)({ address, access, primary: false });
   await activity('changeSource', `${address} replicates from ${input.primary}`, PERSISTENT)({ address, access, source: input.primary });
-  const { executed } = await activity('getServerState', `position of ${input.primary}`)({ address: input.primary, access });
-  step(`waiting for ${address} to apply ${executed}`);
-  const caughtUp = await activity('waitForGtid', `${address} applies ${executed}`, waiting(CATCH_UP_SECONDS))({ address, access, gtid: executed, timeoutSeconds: CATCH_UP_SECONDS });
-  if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${address} did not catch up within ${CATCH_UP_SECONDS} s: not added`, 'CatchUpTimeout');
+  await catchUpWithPrimary(input, address, CATCH_UP_SECONDS, ': not added', step);
 
   step(`routing reads to ${address} and publishing`);
   if (input.config.router) await activity('addToRouter', `add ${address} to the router`)({ router: input.config.router, server: address });

@@ -3,7 +3,8 @@ import { publishView } from './finish';
 import type { OperationInput, OperationResult, ServerRecord } from './model';
 import { trackProgress } from './progress';
 import { route } from './routing';
-import { activity, PERSISTENT, waiting } from './steps';
+import { catchUpWithPrimary, provisionFrom } from './catch-up';
+import { activity, PERSISTENT } from './steps';
 
 const CATCH_UP_SECONDS = 120;
 
@@ -48,10 +49,7 @@ export async function rejoin(input: OperationInput): Promise<OperationResult> {
     await activity('changeSource', `${address} replicates from ${input.primary}`, PERSISTENT)({ address, access, source: input.primary });
   }
 
-  const { executed } = await activity('getServerState', `position of ${input.primary}`)({ address: input.primary, access });
-  step(`waiting for ${address} to apply ${executed}`);
-  const caughtUp = await activity('waitForGtid', `${address} applies ${executed}`, waiting(CATCH_UP_SECONDS))({ address, access, gtid: executed, timeoutSeconds: CATCH_UP_SECONDS });
-  if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${address} did not catch up within ${CATCH_UP_SECONDS} s; it stays FAULTY`, 'CatchUpTimeout');
+  await catchUpWithPrimary(input, address, CATCH_UP_SECONDS, '; it stays FAULTY', step);
 
   step(`${address} is SECONDARY again`);
   await route(input, input.primary, servers);
@@ -65,6 +63,5 @@ async function reprovisionOrRefuse(input: OperationInput, reason: string, step: 
   if (!input.reprovision) throw ApplicationFailure.nonRetryable(`rejoin refused, ${address} stays FAULTY: ${reason}`, 'Diverged');
   const source = input.servers.find((s) => s.status === 'SECONDARY' && s.address !== address)?.address ?? input.primary;
   step(`re-provisioning ${address} from ${source} (${reason})`);
-  await activity('provision', `copy ${source} onto ${address}`, { startToCloseTimeout: '6 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 3 } })(
-    { address, access: input.config.access, source, method: 'dump' });
+  await provisionFrom(input, address, source, 'dump');
 }
