@@ -57,10 +57,14 @@ export async function rejoin(input: OperationInput): Promise<OperationResult> {
   return { primary: input.primary, servers, summary: `${address} rejoined as SECONDARY` };
 }
 
+/** What an operator can do about a diverged server, one line (README: Restarting a failed server). */
+const RESTART_HINT = 'if it is an old primary that was killed, its extra transactions may be ones no replica acknowledged: '
+  + 'restarting it with --init-rpl-role=SLAVE truncates such transactions; otherwise use --reprovision';
+
 /** Without --reprovision a diverged server stays FAULTY, its transactions named; with it, its data is replaced. */
 async function reprovisionOrRefuse(input: OperationInput, reason: string, step: (s: string) => void): Promise<void> {
   const address = input.target!;
-  if (!input.reprovision) throw ApplicationFailure.nonRetryable(`rejoin refused, ${address} stays FAULTY: ${reason}`, 'Diverged');
+  if (!input.reprovision) throw ApplicationFailure.nonRetryable(`rejoin refused, ${address} stays FAULTY: ${reason}; ${RESTART_HINT}`, 'Diverged');
   const source = input.servers.find((s) => s.status === 'SECONDARY' && s.address !== address)?.address ?? input.primary;
   step(`re-provisioning ${address} from ${source} (${reason})`);
   await provisionFrom(input, address, source, 'dump');

@@ -42,6 +42,11 @@ export function serverOptions(dir: string, port: number, serverId: number): stri
     '--sync-binlog=1',
     '--innodb-flush-log-at-trx-commit=1',
     '--read-only=1',
+    // Crash recovery of a killed AFTER_SYNC primary would commit binlogged
+    // transactions no replica acknowledged (it comes back diverged); as a
+    // slave it truncates them. Every server starts read-only anyway: only
+    // the conductor makes one writable.
+    '--init-rpl-role=SLAVE',
     '--skip-name-resolve',
     '--rpl-semi-sync-master-wait-point=AFTER_SYNC',
     '--rpl-semi-sync-master-timeout=10000',
