@@ -1,6 +1,7 @@
 import { type Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { OperationRequest, OperationStarted } from '../workflows/cluster';
 import type { ServerChange } from '../workflows/logic/server-changes';
+import type { memoOf } from '../workflows/memo';
 import type { OperationResult } from '../workflows/model';
 import { clusterWorkflowId } from './cluster-apply';
 import { oneLine } from './connect';
@@ -38,8 +39,36 @@ async function conductorUpdate<A>(client: Client, cluster: string, update: strin
 }
 
 /**
- * Follows an operation step by step (its `progress` query) until it ends;
- * rejects with the operation's own reason when it fails.
+ * The conductor records an operation's end (clears its running operation)
+ * a moment after the operation's result arrives: waits until it no longer
+ * shows this one as running, so that a command that returned has finished
+ * and the next one is not refused as busy. Bounded: a conductor that is
+ * missing or does not answer never hangs the CLI.
+ */
+async function untilConductorRecorded(client: Client, workflowId: string, timeoutMs = 10_000): Promise<void> {
+  const slash = workflowId.indexOf('/');
+  if (slash < 0) return; // not an operation of a conductor (cluster:<name>/<kind>/<id>)
+  const conductor = client.workflow.getHandle(workflowId.slice(0, slash));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const description = await client.connection.withDeadline(Math.max(deadline, Date.now() + 1_000), () => conductor.describe());
+      if (description.status.name !== 'RUNNING') return;
+      const state = description.memo?.state as Pick<ReturnType<typeof memoOf>, 'operation'> | undefined;
+      if (state?.operation?.workflowId !== workflowId) return;
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') return;
+      // a transient error: look again until the deadline
+    }
+    if (Date.now() >= deadline) return;
+    await sleep(50);
+  }
+}
+
+/**
+ * Follows an operation step by step (its `progress` query) until it ends
+ * and its conductor has recorded the end; rejects with the operation's own
+ * reason when it fails.
  */
 export async function followOperation(client: Client, workflowId: string, print: (line: string) => void): Promise<OperationResult> {
   const handle = client.workflow.getHandle(workflowId);
@@ -61,6 +90,7 @@ export async function followOperation(client: Client, workflowId: string, print:
     await Promise.race([result.catch(() => undefined), sleep(300)]);
   }
   await showNew();
+  await untilConductorRecorded(client, workflowId);
   try {
     return await result;
   } catch (err) {

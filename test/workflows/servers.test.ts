@@ -92,3 +92,10 @@ test('--update-only changes the recorded state and the published topology, and l
   assert.deepEqual(await facts(), before);
   assert.deepEqual(await readRoutes({ router: stack.router.router }), routesBefore);
 });
+
+test('changes back to back: a change that returned has ended, so the next one is never refused as busy', async () => {
+  const replica = stack.cluster.addresses[1];
+  for (let penalty = 1; penalty <= 10; penalty++) await change({ address: replica, penalty });
+  const memo = await conductorMemo(stack);
+  assert.equal(memo.servers.find((s) => s.address === replica)?.penalty, 10);
+});
