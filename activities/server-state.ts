@@ -16,6 +16,10 @@ export interface ServerState {
   serverId: number;
   /** GTIDs in this server's binlog. */
   executed: string;
+  /** Where its transactions originated (see Flavor.history), for errant checks. */
+  history: string;
+  /** The id its own writes carry in their GTIDs (MariaDB server_id, MySQL server_uuid). */
+  originId: string;
   /** GTIDs applied by its replication applier. */
   applied: string;
   readOnly: boolean;
@@ -39,6 +43,8 @@ export async function readServerState(db: Db): Promise<ServerState> {
     flavor: flavor.name,
     serverId: Number(await db.value('SELECT @@global.server_id')),
     executed: await flavor.executed(db),
+    history: await flavor.history(db),
+    originId: await flavor.originId(db),
     applied: await flavor.applied(db),
     readOnly: await flavor.readOnly(db),
     replication: await flavor.replicationStatus(db),

@@ -45,6 +45,10 @@ export interface Flavor {
   readonly name: FlavorName;
   /** GTIDs this server has written to its binlog: what it would serve as a source. */
   executed(db: Db): Promise<string>;
+  /** Every transaction's origin in this server's binlog (MariaDB gtid_binlog_state: one per domain and server; MySQL gtid_executed). */
+  history(db: Db): Promise<string>;
+  /** What GTIDs written on this server name it by (MariaDB server_id, MySQL server_uuid). */
+  originId(db: Db): Promise<string>;
   /** GTIDs applied by the replication SQL thread (or executed, where the flavor has one set). */
   applied(db: Db): Promise<string>;
   replicationStatus(db: Db): Promise<ReplicationStatus | null>;
@@ -53,6 +57,8 @@ export interface Flavor {
   setReadOnlyStatements(on: boolean): string[];
   changeSourceStatements(source: SourceSpec, demotedPrimary: boolean): { sql: string; params: unknown[] }[];
   startReplicationStatement(): string;
+  /** Starts the applier alone: what was received is applied, nothing more is received. */
+  startApplierStatement(): string;
   stopReplicationStatement(ioOnly: boolean): string;
   resetReplicationStatement(): string;
   /** A query returning 0 when the position is reached, -1 (MariaDB) or 1 (MySQL) on timeout. */

@@ -15,6 +15,14 @@ export const mariadb: Flavor = {
     return gtidUnion('mariadb', String(row.binlog), String(row.slave));
   },
 
+  async history(db: Db) {
+    return String(await db.value('SELECT @@global.gtid_binlog_state'));
+  },
+
+  async originId(db: Db) {
+    return String(await db.value('SELECT @@global.server_id'));
+  },
+
   async applied(db: Db) {
     return String(await db.value('SELECT @@global.gtid_slave_pos'));
   },
@@ -50,6 +58,7 @@ export const mariadb: Flavor = {
   },
 
   startReplicationStatement: () => 'START SLAVE',
+  startApplierStatement: () => 'START SLAVE SQL_THREAD',
   stopReplicationStatement: (ioOnly: boolean) => (ioOnly ? 'STOP SLAVE IO_THREAD' : 'STOP SLAVE'),
   resetReplicationStatement: () => 'RESET SLAVE ALL',
 

@@ -15,6 +15,15 @@ export const mysqlFlavor: Flavor = {
     return String(await db.value('SELECT @@global.gtid_executed'));
   },
 
+  // gtid_executed names every transaction by the uuid of the server it originated on.
+  async history(db: Db) {
+    return String(await db.value('SELECT @@global.gtid_executed'));
+  },
+
+  async originId(db: Db) {
+    return String(await db.value('SELECT @@global.server_uuid')).toLowerCase();
+  },
+
   // MySQL's gtid_executed already holds what the applier has committed.
   async applied(db: Db) {
     return String(await db.value('SELECT @@global.gtid_executed'));
@@ -51,6 +60,7 @@ export const mysqlFlavor: Flavor = {
   },
 
   startReplicationStatement: () => 'START REPLICA',
+  startApplierStatement: () => 'START REPLICA SQL_THREAD',
   stopReplicationStatement: (ioOnly: boolean) => (ioOnly ? 'STOP REPLICA IO_THREAD' : 'STOP REPLICA'),
   resetReplicationStatement: () => 'RESET REPLICA ALL',
 

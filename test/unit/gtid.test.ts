@@ -5,8 +5,10 @@ import {
   gtidContains,
   gtidDivergent,
   gtidEqual,
+  gtidErrant,
   gtidIsEmpty,
   gtidNormalize,
+  gtidOrigins,
   gtidSubtract,
   gtidTransactionCount,
   gtidUnion,
@@ -203,4 +205,23 @@ describe('malformed positions are refused', () => {
   it('an unknown flavor is refused', () => {
     assert.throws(() => gtidNormalize('postgres' as Flavor, ''), /unknown flavor "postgres"/);
   });
+});
+
+describe('gtidOrigins and gtidErrant', () => {
+  const cases: Array<[Flavor, string, string[], string[], string]> = [
+    // flavor, history, origins found, recorded primaries, errant
+    ['mariadb', '', [], ['1'], ''],
+    ['mariadb', '0-1-100,0-2-40', ['1', '2'], ['1', '2'], ''],
+    ['mariadb', '0-1-100,0-3-101', ['1', '3'], ['1'], '0-3-101'],
+    ['mariadb', '1-7-2,0-1-100,0-3-9', ['1', '3', '7'], ['1'], '0-3-9,1-7-2'],
+    ['mysql', `${A}:1-10`, [A], [A], ''],
+    ['mysql', `${A}:1-10,${B}:1-2`, [A, B], [A], `${B}:1-2`],
+    ['mysql', `${A}:1-10,${B}:maint:1-2`, [A, B], [A], `${B}:maint:1-2`],
+  ];
+  for (const [flavor, history, origins, primaries, errant] of cases) {
+    it(`${flavor}: ${history || '(empty)'} with primaries ${primaries.join(' ')}`, () => {
+      assert.deepEqual(gtidOrigins(flavor, history), origins);
+      assert.equal(gtidErrant(flavor, history, primaries), errant);
+    });
+  }
 });

@@ -357,6 +357,16 @@ describe('mysqlFlavor reads through Db', () => {
     assert.deepEqual(sent, ['SELECT @@global.gtid_executed']);
   });
 
+  it('history is gtid_executed and originId the server_uuid, lower case', async () => {
+    const raw = gtidFixture.scenarios['db3 wrote locally while a replica (errant)'].replica.gtid_executed;
+    const { db } = fakeDb({
+      'SELECT @@global.gtid_executed': [{ '@@global.gtid_executed': raw }],
+      'SELECT @@global.server_uuid': [{ '@@global.server_uuid': DB3.toUpperCase() }],
+    });
+    assert.ok(gtidEqual('mysql', await mysqlFlavor.history(db), `${OLD}:1-90,${DB1}:1-1250,${DB2}:1-30,${DB3}:1-2`));
+    assert.equal(await mysqlFlavor.originId(db), DB3);
+  });
+
   it('readOnly is the fence, super_read_only, and true only for 1', async () => {
     for (const [value, expected] of [[1, true], [0, false], ['1', true], ['0', false]] as const) {
       const { db } = fakeDb({ 'SELECT @@global.super_read_only': [{ '@@global.super_read_only': value }] });
@@ -412,11 +422,12 @@ describe('mysqlFlavor statements', () => {
 
   it('start / stop / reset use REPLICA', () => {
     assert.equal(mysqlFlavor.startReplicationStatement(), 'START REPLICA');
+    assert.equal(mysqlFlavor.startApplierStatement(), 'START REPLICA SQL_THREAD');
     assert.equal(mysqlFlavor.stopReplicationStatement(false), 'STOP REPLICA');
     assert.equal(mysqlFlavor.stopReplicationStatement(true), 'STOP REPLICA IO_THREAD');
     assert.equal(mysqlFlavor.resetReplicationStatement(), 'RESET REPLICA ALL');
     const all = [
-      mysqlFlavor.startReplicationStatement(), mysqlFlavor.stopReplicationStatement(false),
+      mysqlFlavor.startReplicationStatement(), mysqlFlavor.startApplierStatement(), mysqlFlavor.stopReplicationStatement(false),
       mysqlFlavor.stopReplicationStatement(true), mysqlFlavor.resetReplicationStatement(),
     ];
     assert.ok(all.every((sql) => !/SLAVE|MASTER/.test(sql)));

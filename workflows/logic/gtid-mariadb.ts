@@ -33,6 +33,15 @@ function parse(text: string): Position {
   return position;
 }
 
+/** Every entry, as gtid_binlog_state lists them (one per domain and server). */
+function entries(text: string): Entry[] {
+  return text.trim() === '' ? [] : text.split(',').map((part) => parseEntry(part.trim()));
+}
+
+function formatEntries(list: Entry[]): string {
+  return [...list].sort((x, y) => x.domain - y.domain || x.server - y.server).map((e) => `${e.domain}-${e.server}-${e.seq}`).join(',');
+}
+
 function format(position: Position): string {
   return [...position.values()]
     .sort((x, y) => x.domain - y.domain)
@@ -62,5 +71,7 @@ export const mariadbGtid: GtidOps = {
     return format(merged);
   },
   isEmpty: (position) => parse(position).size === 0,
+  origins: (history) => [...new Set(entries(history).map((e) => String(e.server)))].sort(),
+  fromOthers: (history, origins) => formatEntries(entries(history).filter((e) => !origins.includes(String(e.server)))),
   transactionCount: (position) => [...parse(position).values()].reduce((sum, e) => sum + e.seq, 0),
 };

@@ -56,6 +56,9 @@ function parseElement(set: GtidSet, element: string): void {
   if (awaitingInterval) throw invalid(element, 'missing interval');
 }
 
+/** The server a source key ("uuid" or "uuid:tag") originated on. */
+const uuidOf = (key: string) => key.split(':')[0];
+
 function parse(text: string): GtidSet {
   const set: GtidSet = new Map();
   if (text.trim() === '') return set;
@@ -107,6 +110,11 @@ export const mysqlGtid: GtidOps = {
     return format(merged);
   },
   isEmpty: (set) => parse(set).size === 0,
+  origins: (history) => [...new Set([...parse(history).keys()].map(uuidOf))].sort(),
+  fromOthers(history, origins) {
+    const rest: GtidSet = new Map([...parse(history)].filter(([key]) => !origins.includes(uuidOf(key))));
+    return format(rest);
+  },
   transactionCount: (set) =>
     [...parse(set).values()].flat().reduce((sum, [start, end]) => sum + end - start + 1, 0),
 };

@@ -12,6 +12,10 @@ export interface GtidOps {
   union(a: string, b: string): string;
   isEmpty(position: string): boolean;
   transactionCount(position: string): number;
+  /** The servers (MariaDB server_id, MySQL server_uuid) that transactions of a history originated on. */
+  origins(history: string): string[];
+  /** The transactions of a history that originated on none of `origins`. */
+  fromOthers(history: string, origins: string[]): string;
 }
 
 const OPS: Record<Flavor, GtidOps> = { mariadb: mariadbGtid, mysql: mysqlGtid };
@@ -60,4 +64,17 @@ export function gtidNormalize(flavor: Flavor, position: string): string {
 /** A size to break ties between positions: MariaDB sums seqs, MySQL counts transactions. */
 export function gtidTransactionCount(flavor: Flavor, position: string): number {
   return opsFor(flavor).transactionCount(position);
+}
+
+/** Origins (MariaDB server_id, MySQL server_uuid) of every transaction in a history (MariaDB: gtid_binlog_state). */
+export function gtidOrigins(flavor: Flavor, history: string): string[] {
+  return opsFor(flavor).origins(history);
+}
+
+/**
+ * Errant transactions: those of a history that originated on a server that
+ * was never the primary of a recorded view (written locally on a replica).
+ */
+export function gtidErrant(flavor: Flavor, history: string, primaries: string[]): string {
+  return opsFor(flavor).fromOthers(history, primaries);
 }
