@@ -2,7 +2,7 @@
 export { getServerState, probeServer } from './server-state';
 export { setReadOnly } from './read-only';
 export { setSemiSync } from './semi-sync';
-export { changeSource, resetReplication, startReplication, stopReplication } from './replication';
+export { changeSource, freezeReplica, resetReplication, startReplication, stopReplication } from './replication';
 export { waitForGtid } from './wait-for-gtid';
 export { killClientConnections } from './sessions';
 export { promote } from './promote';

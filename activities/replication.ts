@@ -4,7 +4,7 @@ import type { Db } from './db/connection';
 import type { Flavor, ReplicationStatus } from './db/flavor';
 import type { ChangeResult } from './read-only';
 import type { ServerArgs } from './server-state';
-import { withFlavor } from './with-flavor';
+import { runAll, withFlavor } from './with-flavor';
 
 export interface ReplicationResult extends ChangeResult {
   replication: ReplicationStatus | null;
@@ -31,6 +31,25 @@ export async function startReplication(args: ServerArgs): Promise<ReplicationRes
     if (!before) throw new Error(`${args.address} has no replication source to start`);
     if ((before.ioRunning || before.ioConnecting) && before.sqlRunning) return { address: args.address, changed: false, replication: before };
     return { address: args.address, changed: true, replication: await startAndSettle(db, flavor) };
+  });
+}
+
+/**
+ * A failover's first step on a replica: it receives nothing more, and
+ * applies what it has received (safety rule 2). A stopped applier (no
+ * error) is started before the IO thread stops: MariaDB discards the relay
+ * log of a GTID replica whose threads are both stopped when it starts
+ * again, so afterwards what it had received could no longer be applied.
+ */
+export async function freezeReplica(args: ServerArgs): Promise<ReplicationResult> {
+  return withFlavor(args.address, args.access, async (db, flavor) => {
+    const before = await flavor.replicationStatus(db);
+    if (!before) return { address: args.address, changed: false, replication: null };
+    const receiving = before.ioRunning || before.ioConnecting;
+    const startApplier = receiving && !before.sqlRunning && !before.sqlErrno;
+    if (startApplier) await db.query(flavor.startApplierStatement());
+    if (receiving) await db.query(flavor.stopReplicationStatement(true));
+    return { address: args.address, changed: receiving, replication: await flavor.replicationStatus(db) };
   });
 }
 
@@ -66,14 +85,18 @@ export async function resetReplication(args: ServerArgs): Promise<ReplicationRes
  * replication. Already replicating from there with both threads up: no change.
  * `demotedPrimary`: the server was a primary, so MariaDB keeps what it
  * wrote as part of its replication position (checkJoinable comes first).
+ * A replica is never writable: read_only goes on first, whatever the caller
+ * did before (a switchover preempted after its promote left one writable).
  */
 export async function changeSource(args: ServerArgs & { source: string; demotedPrimary?: boolean }): Promise<ReplicationResult> {
   const { host, port } = parseAddress(args.source);
   return withFlavor(args.address, args.access, async (db, flavor) => {
+    const writable = !(await flavor.readOnly(db));
+    if (writable) await runAll(db, flavor.setReadOnlyStatements(true));
     const before = await flavor.replicationStatus(db);
     const sameSource = before && before.sourceHost === host && before.sourcePort === port && before.usingGtid;
     if (sameSource && (before.ioRunning || before.ioConnecting) && before.sqlRunning) {
-      return { address: args.address, changed: false, replication: before };
+      return { address: args.address, changed: writable, replication: before };
     }
     if (before) await db.query(flavor.stopReplicationStatement(false));
     if (!sameSource) {

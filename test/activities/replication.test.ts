@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, beforeEach, test } from 'node:test';
-import { changeSource, resetReplication, startReplication, stopReplication } from '../../activities/replication';
+import { changeSource, freezeReplica, resetReplication, startReplication, stopReplication } from '../../activities/replication';
 import { setReadOnly } from '../../activities/read-only';
 import { setSemiSync } from '../../activities/semi-sync';
 import { getServerState } from '../../activities/server-state';
 import { waitForGtid } from '../../activities/wait-for-gtid';
+import { gtidContains } from '../../workflows/logic/gtid';
 import { activityRunner } from '../harness/activity';
 import { resetTopology, startTestCluster, TestCluster, waitForReplicas } from '../harness/cluster';
 
@@ -87,6 +88,41 @@ test('changeSource from a half-done state (replication stopped, not repointed) c
   assert.equal(result.changed, true);
   assert.equal(result.replication?.sqlRunning, true);
   assert.equal((await run(changeSource, { ...server(2), source: cluster.addresses[0] })).changed, false);
+});
+
+test('changeSource makes a writable server read-only before it replicates, even when already pointed there', async () => {
+  await run(setReadOnly, { ...server(2), readOnly: false });
+  const repointed = await run(changeSource, { ...server(2), source: cluster.addresses[0] });
+  assert.equal(repointed.changed, true);
+  assert.equal((await state(2)).readOnly, true);
+  await run(setReadOnly, { ...server(1), readOnly: false });
+  await run(changeSource, { ...server(1), source: cluster.addresses[2] });
+  const s1 = await state(1);
+  assert.equal(s1.readOnly, true);
+  assert.equal(s1.replication?.sourcePort, cluster.servers[2].port);
+});
+
+test('freezeReplica: a stopped applier is started before the IO thread stops, so what was received is applied; twice changes nothing', async () => {
+  await cluster.sql(0, 'CREATE TABLE IF NOT EXISTS t.frozen (id INT PRIMARY KEY)');
+  await waitForReplicas(cluster);
+  await cluster.sql(1, 'STOP SLAVE SQL_THREAD');
+  await cluster.sql(0, 'INSERT INTO t.frozen VALUES (1), (2)');
+  const target = (await state(0)).executed;
+  while (!gtidContains('mariadb', (await state(1)).replication?.received ?? '', target)) await new Promise((r) => setTimeout(r, 20));
+  const frozen = await run(freezeReplica, server(1));
+  assert.equal(frozen.changed, true);
+  assert.equal(frozen.replication?.ioRunning, false);
+  assert.equal(frozen.replication?.sqlRunning, true);
+  assert.equal((await run(waitForGtid, { ...server(1), gtid: target, timeoutSeconds: 10 })).reached, true);
+  assert.deepEqual((await cluster.sql(1, 'SELECT id FROM t.frozen ORDER BY id')).map((r) => r.id), [1, 2]);
+  assert.equal((await run(freezeReplica, server(1))).changed, false);
+});
+
+test('freezeReplica leaves a replica whose threads are both stopped as it is (starting it would discard its relay log)', async () => {
+  await run(stopReplication, { ...server(2), ioOnly: false });
+  const frozen = await run(freezeReplica, server(2));
+  assert.equal(frozen.changed, false);
+  assert.equal(frozen.replication?.sqlRunning, false);
 });
 
 test('waitForGtid: a position nobody has times out with reached=false', async () => {
