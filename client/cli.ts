@@ -27,8 +27,9 @@ const USAGE = `usage: gtidflow <command>
                                       switchover: the candidate (or the best replica) becomes primary
   demote <cluster> [--candidate host:port] [--update-only]
                                       the same, said from the old primary's side
-  failover <cluster> [--candidate host:port] [--update-only] [--reason text]
-                                      unplanned failover: fence the primary, elect, promote
+  failover <cluster> [--candidate host:port] [--update-only] [--reason text] [--accept-loss <gtid-set>]
+                                      unplanned failover: fence the primary, elect, promote; --accept-loss promotes
+                                      without the transactions a refusal named (the exact set it printed)
   server add <cluster> <host:port> [--provision clone|dump|script:<cmd>|none] [--status SECONDARY|SPARE] [--penalty N] [--update-only]
   server remove <cluster> <host:port> [--update-only]
   server set-status <cluster> <host:port> SECONDARY|SPARE|FAULTY [--update-only]
@@ -217,12 +218,15 @@ async function followUpdate(request: (client: Client) => Promise<{ workflowId: s
 
 /** Starts an operation through the cluster's conductor and follows it to its end. */
 async function operation(kind: OperationKind, args: string[]): Promise<void> {
-  const { values, positionals } = options(args, { candidate: { type: 'string' }, 'update-only': { type: 'boolean' }, reason: { type: 'string' } });
+  const { values, positionals } = options(args, {
+    candidate: { type: 'string' }, 'update-only': { type: 'boolean' }, reason: { type: 'string' }, 'accept-loss': { type: 'string' },
+  });
   if (positionals.length !== 1) throw new UsageError(`${kind} takes one cluster name`);
+  if (values['accept-loss'] !== undefined && (kind !== 'failover' || values['update-only'])) throw new UsageError('--accept-loss goes with a failover that reads the servers');
   if (values.candidate) parseAddress(values.candidate);
   await withClient(async (client) => {
     const started = await requestOperation(client, positionals[0], {
-      kind, candidate: values.candidate, updateOnly: values['update-only'], reason: values.reason ?? 'operator request',
+      kind, candidate: values.candidate, updateOnly: values['update-only'], reason: values.reason ?? 'operator request', acceptLoss: values['accept-loss'],
     });
     console.log(`${kind} #${started.id} started: ${started.workflowId}`);
     const result = await followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));

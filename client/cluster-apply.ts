@@ -1,6 +1,8 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { type ClusterState, DEFAULT_POLICIES } from '../workflows/model';
 import { memoOf } from '../workflows/memo';
+import { registeredPrimaries } from '../workflows/logic/views';
+import type { ServerState } from '../activities/server-state';
 import { CLUSTER } from '../workflows/search-attributes';
 import { TASK_QUEUE } from '../worker/worker';
 import { inspectCluster } from './inspect';
@@ -23,8 +25,12 @@ async function ensureHealthSchedule(client: Client, cluster: string, everySecond
   }
 }
 
-/** The recorded state a new cluster starts from: view 1, its servers as the spec says. */
-export function initialState(spec: ClusterSpec, at: string): ClusterState {
+/**
+ * The recorded state a new cluster starts from: view 1, its servers as the
+ * spec says; the primary's history is the cluster's, so its origins are the
+ * recorded primaries' (errant transactions are from any other origin).
+ */
+export function initialState(spec: ClusterSpec, at: string, primaries: string[] | null): ClusterState {
   const servers = spec.servers.map((s) => ({ address: s.address, status: s.status, penalty: s.penalty, capability: 'read-write' as const, databases: {} }));
   const primary = servers.find((s) => s.status === 'PRIMARY')!.address;
   const members = servers.filter((s) => s.status !== 'FAULTY').map((s) => s.address);
@@ -46,6 +52,7 @@ export function initialState(spec: ClusterSpec, at: string): ClusterState {
     warnings: [],
     lastAutomaticFailoverAt: null,
     health: null,
+    primaries,
   };
 }
 
@@ -60,7 +67,9 @@ export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{
   if (problems.length) throw new Error(`cluster ${spec.name} not registered: ${problems.join('; ')}`);
   const flavors = new Set(inspection.servers.map((s) => (s.reachable ? s.flavor : '')));
   if (flavors.size > 1) throw new Error(`cluster ${spec.name} not registered: it mixes ${[...flavors].join(' and ')} servers`);
-  const state = initialState(spec, new Date().toISOString());
+  const primaryAddress = spec.servers.find((s) => s.status === 'PRIMARY')?.address;
+  const primary = inspection.servers.find((s): s is ServerState => s.reachable && s.address === primaryAddress);
+  const state = initialState(spec, new Date().toISOString(), primary ? registeredPrimaries(primary.flavor, primary) : null);
   try {
     await ensureHealthSchedule(client, spec.name, state.config.policies.healthIntervalSeconds);
     await client.workflow.start('cluster', {

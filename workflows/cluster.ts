@@ -17,6 +17,8 @@ export interface OperationRequest {
   candidate?: string;
   updateOnly?: boolean;
   reason?: string;
+  /** Failover only, from an operator: the exact transactions a refusal named, accepted as lost. */
+  acceptLoss?: string;
 }
 
 /** A queued operation; a reconfigure carries the servers as the operator's change leaves them. */
@@ -90,6 +92,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
   setHandler(requestOperation, (request) => enqueue(request), {
     validator: (request) => {
       if (request.kind !== 'switchover' && request.kind !== 'failover') throw new Error(`unknown operation "${request.kind}": switchover or failover`);
+      if (request.acceptLoss !== undefined && (request.kind !== 'failover' || request.updateOnly)) throw new Error('--accept-loss goes with a failover that reads the servers');
       if (request.candidate && !state.servers.some((s) => s.address === request.candidate)) {
         throw new Error(`${request.candidate} is not a server of cluster ${state.config.name}`);
       }
@@ -210,7 +213,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
     publish();
     const input: OperationInput & { changed?: ServerRecord[]; summary?: string } = {
       config: state.config, viewId: state.viewId, primary: state.primary, servers: state.servers,
-      candidate: request.candidate, updateOnly: request.updateOnly, reason: request.reason,
+      candidate: request.candidate, updateOnly: request.updateOnly, reason: request.reason, acceptLoss: request.acceptLoss, primaries: state.primaries ?? null,
       changed: request.changed, summary: request.summary, target: request.target, reprovision: request.reprovision, join: request.join,
     };
     const scope = new CancellationScope();

@@ -2,10 +2,11 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { ServerState, UnreachableServer } from '../activities/server-state';
 import { electPrimary, type ElectionServer } from './logic/election';
 import type { OperationInput, OperationResult, ServerRecord } from './model';
-import { publishView, runHooks } from './finish';
+import { gtidErrant, type Flavor } from './logic/gtid';
+import { runHooks } from './finish';
 import { trackProgress } from './progress';
+import { markFaulty, repointFollowers, routeAndPublish } from './roll-forward';
 import { refuseIllegalPromotion } from './transitions';
-import { route } from './routing';
 import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from './steps';
 
 const APPLY_SECONDS = 60;
@@ -26,7 +27,8 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
     if (!winner) throw ApplicationFailure.nonRetryable('an update-only failover needs --candidate: nothing is read from the servers', 'NoCandidate');
     refuseIllegalPromotion(input.servers, winner);
     step(`recorded ${winner} as primary, ${oldPrimary} FAULTY (update-only: no server touched)`);
-    return { primary: winner, servers: afterFailover(input.servers, winner, oldPrimary, []), summary: `${winner} recorded as primary (update-only)` };
+    const servers = markFaulty(input.servers.map((s): ServerRecord => (s.address === winner ? { ...s, status: 'PRIMARY' } : s)), [oldPrimary]);
+    return { primary: winner, servers, summary: `${winner} recorded as primary (update-only)` };
   }
 
   step('running before-failover hooks');
@@ -39,24 +41,34 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
     router && activity('fenceWriter', `take ${oldPrimary} out of the writer backend`, QUICK)({ router, server: oldPrimary }),
     bestEffort(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access, readOnly: true })
       .then(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access }))),
+    // Safety rule 2: what a replica received is owed; a stopped applier is started to apply it.
     ...replicas.map((r) => bestEffort(() =>
-      activity('stopReplication', `stop the IO thread of ${r.address}`, BEST_EFFORT)({ address: r.address, access, ioOnly: true }))),
+      activity('freezeReplica', `${r.address} receives nothing more and applies what it received`, BEST_EFFORT)({ address: r.address, access }))),
   ]);
 
-  step('letting every replica apply its relay log');
+  step('letting every replica apply what it received');
   const received = await Promise.all(replicas.map((r) => activity('probeServer', `read ${r.address}`)({ address: r.address, access })));
+  // An applier that fails, stays stopped or is too slow shows in the next read: the election decides on it.
   await Promise.all(received.map((s) => s.reachable && s.replication?.sqlRunning
-    ? activity('waitForGtid', `${s.address} applies ${s.replication.received}`, waiting(APPLY_SECONDS))({ address: s.address, access, gtid: s.replication.received, timeoutSeconds: APPLY_SECONDS })
+    ? bestEffort(() => activity('waitForGtid', `${s.address} applies ${s.replication!.received}`, waiting(APPLY_SECONDS))(
+      { address: s.address, access, gtid: s.replication!.received, timeoutSeconds: APPLY_SECONDS }))
     : undefined));
   const states = await Promise.all(replicas.map((r) => activity('probeServer', `read ${r.address} after apply`)({ address: r.address, access })));
 
   step('electing the new primary');
   const flavor = states.find((s): s is ServerState => s.reachable)?.flavor;
   if (!flavor) throw ApplicationFailure.nonRetryable(`no replica of ${input.config.name} answers: nothing to promote`, 'NoCandidate');
-  const election = electPrimary({ flavor, named: input.candidate, servers: states.map((s) => electionServer(s, input.servers)) });
+  const primaries = input.primaries ?? null;
+  const election = electPrimary({
+    flavor, named: input.candidate, acceptLoss: input.acceptLoss,
+    servers: states.map((s) => electionServer(s, input.servers, flavor, primaries)),
+  });
   if (!election.ok) throw ApplicationFailure.nonRetryable(`failover refused: ${election.reason}`, 'NoSafeCandidate');
   const winner = election.winner;
   step(election.reason);
+  const diverged = election.diverged.map((d) => d.address);
+  for (const d of election.diverged) step(`${d.address} diverged (errant transactions ${d.errant}): it becomes FAULTY`);
+  if (election.lost) step(`the operator accepted the loss of ${election.lost}`);
 
   if (election.catchUpFrom) {
     const source = election.catchUpFrom;
@@ -69,21 +81,19 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
 
   step(`promoting ${winner}`);
   await activity('promote', `promote ${winner}`, PERSISTENT)({ address: winner, access });
+  // The point of no return: from here on the failover rolls forward (safety rule 9).
   const unreachable = states.filter((s) => !s.reachable).map((s) => s.address);
-  const others = states.filter((s) => s.reachable && s.address !== winner).map((s) => s.address);
-  step(`pointing ${others.join(', ') || 'no other replica'} at ${winner}`);
-  await Promise.all(others.map((replica) =>
-    activity('changeSource', `${replica} replicates from ${winner}`, PERSISTENT)({ address: replica, access, source: winner })));
-  // The primary side of semi-sync on a primary with no replica blocks its first write.
-  if (others.length > 0) await activity('setSemiSync', `primary side of semi-sync on ${winner}`, PERSISTENT)({ address: winner, access, primary: true });
-  const servers = afterFailover(input.servers, winner, oldPrimary, unreachable);
-  step(`routing writes to ${winner}`);
-  await route(input, winner, servers);
-  step('publishing the new view');
-  await publishView(input, winner, servers);
+  const others = states.filter((s) => s.reachable && s.address !== winner && !diverged.includes(s.address)).map((s) => ({ address: s.address }));
+  step(`pointing ${others.map((o) => o.address).join(', ') || 'no other replica'} at ${winner}`);
+  const notFollowing = await repointFollowers(input, winner, others);
+  const faulty = [oldPrimary, ...unreachable, ...diverged, ...notFollowing];
+  const servers = markFaulty(input.servers.map((s): ServerRecord => (s.address === winner ? { ...s, status: 'PRIMARY' } : s)), faulty);
+  await routeAndPublish(input, winner, servers, step);
   await runHooks(input, 'after-failover', winner);
-  step(`done: ${winner} is primary; ${[oldPrimary, ...unreachable].join(', ')} FAULTY`);
-  return { primary: winner, servers, summary: `failover from ${oldPrimary} to ${winner}` };
+  step(`done: ${winner} is primary; ${faulty.join(', ')} FAULTY`);
+  const lost = election.lost ? `; accepted loss of ${election.lost}` : '';
+  const winnerState = states.find((s) => s.address === winner) as ServerState;
+  return { primary: winner, servers, summary: `failover from ${oldPrimary} to ${winner}${lost}`, primaryOrigin: winnerState.originId };
 }
 
 /** A step whose failure changes nothing about the decision: a dead server cannot be fenced, and need not be. */
@@ -95,7 +105,7 @@ async function bestEffort(step: () => Promise<unknown>): Promise<void> {
   }
 }
 
-function electionServer(state: ServerState | UnreachableServer, records: ServerRecord[]): ElectionServer {
+function electionServer(state: ServerState | UnreachableServer, records: ServerRecord[], flavor: Flavor, primaries: string[] | null): ElectionServer {
   const record = records.find((r) => r.address === state.address)!;
   const base = { address: state.address, status: record.status, penalty: record.penalty };
   if (!state.reachable) return { ...base, reachable: false, executed: '', received: '', sqlThreadRunning: false };
@@ -106,12 +116,8 @@ function electionServer(state: ServerState | UnreachableServer, records: ServerR
     received: state.replication?.received ?? '',
     sqlThreadRunning: state.replication ? state.replication.sqlRunning : true,
     sqlError: state.replication?.sqlError || undefined,
+    // Safety rule 3: only transactions from recorded primaries count; unknown primaries (update-only) check nothing.
+    errant: primaries ? gtidErrant(flavor, state.history, primaries) : undefined,
   };
 }
 
-/** The winner PRIMARY; the old primary and the replicas that did not answer FAULTY. */
-function afterFailover(servers: ServerRecord[], winner: string, oldPrimary: string, unreachable: string[]): ServerRecord[] {
-  return servers.map((s): ServerRecord =>
-    s.address === winner ? { ...s, status: 'PRIMARY' }
-      : s.address === oldPrimary || unreachable.includes(s.address) ? { ...s, status: 'FAULTY' } : s);
-}

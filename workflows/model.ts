@@ -63,6 +63,8 @@ export interface View {
   left: string[];
   /** The operation that made this view, e.g. "switchover #3". */
   operation: string;
+  /** The id the primary's writes carry (MariaDB server_id, MySQL server_uuid), when the operation read it. */
+  primaryOrigin?: string;
 }
 
 /** Operations an operator or detection asks for; health rounds come from the cluster's schedule. */
@@ -89,6 +91,12 @@ export interface ClusterState {
   warnings: string[];
   /** When detection last failed over by itself; cleared by an operator's acknowledgement. */
   lastAutomaticFailoverAt: string | null;
+  /**
+   * Origin ids of every recorded primary (and of the history the first one
+   * held at registration): transactions from any other origin are errant.
+   * null or absent: unknown (an update-only promotion), errant checks off.
+   */
+  primaries?: string[] | null;
   /** The last health round: when, and what it found (repaired or reported). */
   health: { at: string; findings: { server: string; problem: string; repair?: string }[] } | null;
 }
@@ -108,6 +116,10 @@ export interface OperationInput {
   join?: { provision: 'dump' | 'clone' | 'none' | `script:${string}`; status: 'SECONDARY' | 'SPARE'; penalty: number };
   updateOnly?: boolean;
   reason?: string;
+  /** Failover: the transactions an operator accepts to lose, exactly as a refusal named them. */
+  acceptLoss?: string;
+  /** The cluster's recorded primaries' origin ids (see ClusterState.primaries). */
+  primaries?: string[] | null;
 }
 
 /** What an operation returns for the cluster workflow to record as the next view. */
@@ -115,6 +127,8 @@ export interface OperationResult {
   primary: string;
   servers: ServerRecord[];
   summary: string;
+  /** The new primary's origin id, when the operation promoted one it read. */
+  primaryOrigin?: string;
   /** Health rounds only: what they found. */
   findings?: { server: string; problem: string; repair?: string }[];
 }

@@ -24,6 +24,15 @@ export const PERSISTENT: ActivityOptions = {
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
 };
 
+/**
+ * After the point of no return (a server promoted), the steps that make the
+ * cluster whole around it (the writer routed to it) retry until they succeed.
+ */
+export const ROLL_FORWARD: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+};
+
 /** Waits heartbeat; a worker that dies mid-wait is noticed within the heartbeat timeout. */
 export function waiting(timeoutSeconds: number): ActivityOptions {
   return {

@@ -4,12 +4,13 @@ import { chooseSwitchoverCandidate } from './logic/switchover-candidate';
 import { readServers } from './read-servers';
 import { refuseIllegalPromotion } from './transitions';
 import { formatAddress } from './logic/address';
-import type { Flavor } from './logic/gtid';
+import { gtidErrant, type Flavor } from './logic/gtid';
 import type { OperationInput, OperationResult, ServerRecord } from './model';
 import { trackProgress } from './progress';
 import { readersOf, route } from './routing';
+import { markFaulty, repointFollowers, routeAndPublish } from './roll-forward';
 import { activity, PERSISTENT, waiting } from './steps';
-import { publishView, runHooks } from './finish';
+import { runHooks } from './finish';
 
 const CATCH_UP_SECONDS = 30;
 
@@ -42,7 +43,8 @@ export async function switchover(input: OperationInput): Promise<OperationResult
     return s.reachable
       ? { address: s.address, status: record.status, penalty: record.penalty, reachable: true, executed: s.executed,
           source: s.replication ? formatAddress(s.replication.sourceHost, s.replication.sourcePort) : null,
-          ioRunning: Boolean(s.replication?.ioRunning || s.replication?.ioConnecting), sqlRunning: Boolean(s.replication?.sqlRunning) }
+          ioRunning: Boolean(s.replication?.ioRunning || s.replication?.ioConnecting), sqlRunning: Boolean(s.replication?.sqlRunning),
+          errant: input.primaries ? gtidErrant(flavor, s.history, input.primaries) : undefined }
       : { address: s.address, status: record.status, penalty: record.penalty, reachable: false, executed: '', source: null, ioRunning: false, sqlRunning: false };
   };
   const choice = chooseSwitchoverCandidate(flavor, view(primaryState), states.map(view), input.candidate);
@@ -70,21 +72,20 @@ export async function switchover(input: OperationInput): Promise<OperationResult
 
   step(`promoting ${candidate}`);
   await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access });
+  // The point of no return: from here on the switchover rolls forward (safety rule 9).
   step(`pointing the replicas and ${oldPrimary} at ${candidate}`);
-  await Promise.all([
-    ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((replica) =>
-      activity('changeSource', `${replica} replicates from ${candidate}`, PERSISTENT)({ address: replica, access, source: candidate })),
-    activity('setSemiSync', `replica side of semi-sync on ${oldPrimary}`, PERSISTENT)({ address: oldPrimary, access, primary: false })
-      .then(() => activity('changeSource', `${oldPrimary} replicates from ${candidate}`, PERSISTENT)({ address: oldPrimary, access, source: candidate, demotedPrimary: true })),
-  ]);
-  await activity('setSemiSync', `primary side of semi-sync on ${candidate}`, PERSISTENT)({ address: candidate, access, primary: true });
-  step(`routing writes to ${candidate}`);
-  await route(input, candidate, servers);
-  step('publishing the new view');
-  await publishView(input, candidate, servers);
+  const followers = [
+    ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((address) => ({ address })),
+    { address: oldPrimary, demotedPrimary: true },
+  ];
+  const notFollowing = await repointFollowers(input, candidate, followers);
+  const after = markFaulty(servers, notFollowing);
+  await routeAndPublish(input, candidate, after, step);
   await runHooks(input, 'after-switchover', candidate);
-  step(`done: ${candidate} is primary, ${oldPrimary} replicates from it`);
-  return { primary: candidate, servers, summary: `switchover from ${oldPrimary} to ${candidate}` };
+  step(`done: ${candidate} is primary, ${oldPrimary} replicates from it${notFollowing.length ? `; ${notFollowing.join(', ')} FAULTY` : ''}`);
+  const candidateState = states.find((s) => s.address === candidate);
+  const primaryOrigin = candidateState?.reachable ? candidateState.originId : undefined;
+  return { primary: candidate, servers: after, summary: `switchover from ${oldPrimary} to ${candidate}`, primaryOrigin };
 }
 
 /** Without reading servers: the least penalised SECONDARY as recorded. */

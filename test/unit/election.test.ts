@@ -27,6 +27,9 @@ interface Case {
   /** Expected refusal, or a fragment of the success reason. */
   refused?: string;
   reason?: string;
+  /** Expected diverged servers (default: none) and accepted loss. */
+  diverged?: { address: string; errant: string }[];
+  lost?: string;
 }
 
 const U1 = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
@@ -93,7 +96,7 @@ const cases: Case[] = [
     winner: 'r2:3306',
   },
   {
-    name: 'all candidates errant, one holds everything: the most advanced may be promoted',
+    name: 'every candidate diverged (errant): refused, each named, even the most advanced',
     input: {
       servers: [
         oldPrimary({ executed: '0-1-10' }),
@@ -101,22 +104,45 @@ const cases: Case[] = [
         server('r2:3306', { executed: '0-1-10,1-6-1', received: '0-1-10', errant: '1-6-1' }),
       ],
     },
-    winner: 'r1:3306',
+    refused: 'no eligible candidate: p:3306 (failing primary), r1:3306 (diverged: errant transactions 1-5-2), r2:3306 (diverged: errant transactions 1-6-1)',
   },
   {
-    name: 'errant and most advanced beats a lower penalty that cannot catch up without errant data',
+    name: 'a diverged replica is never elected, however low its penalty; it is named as diverged',
     input: {
       servers: [
         oldPrimary({ executed: '0-1-10' }),
-        server('r1:3306', { penalty: 10, executed: '0-1-10,1-5-2', received: '0-1-10', errant: '1-5-2' }),
-        server('r2:3306'),
+        server('r1:3306', { penalty: 10, executed: '0-1-10', received: '0-1-10' }),
+        server('r2:3306', { executed: '0-1-10,1-5-2', received: '0-1-10', errant: '1-5-2' }),
       ],
     },
     winner: 'r1:3306',
-    reason: 'r1:3306 elected: holds every transaction, while r2:3306 lacks 1-5-2 and no healthy server can catch it up',
+    diverged: [{ address: 'r2:3306', errant: '1-5-2' }],
   },
   {
-    name: 'all candidates errant, none most advanced (MySQL): refused as divergent',
+    name: 'MariaDB: a replica that wrote the same seq itself (a split) is diverged, the one with the acknowledged transaction wins',
+    input: {
+      servers: [
+        oldPrimary({ executed: '0-1-11' }),
+        server('r1:3306', { penalty: 10, executed: '0-1-11', received: '0-1-11' }),
+        server('r2:3306', { executed: '0-3-11', received: '0-1-10', errant: '0-3-11' }),
+      ],
+    },
+    winner: 'r1:3306',
+    diverged: [{ address: 'r2:3306', errant: '0-3-11' }],
+  },
+  {
+    name: 'MariaDB: the same seq from two servers with no errant known is a split, not equal positions: refused',
+    input: {
+      servers: [
+        oldPrimary({ executed: '0-1-11' }),
+        server('r1:3306', { executed: '0-1-11', received: '0-1-11' }),
+        server('r2:3306', { executed: '0-3-11', received: '0-3-11' }),
+      ],
+    },
+    refused: 'no server holds every transaction: r2:3306 has 0-3-11 that r1:3306 lacks',
+  },
+  {
+    name: 'every candidate diverged (MySQL): refused',
     input: {
       flavor: 'mysql',
       servers: [
@@ -125,18 +151,79 @@ const cases: Case[] = [
         server('r2:3306', { executed: `${U1}:1-10,${U2}:3`, received: `${U1}:1-10`, errant: `${U2}:3` }),
       ],
     },
-    refused: `no server holds every transaction: r2:3306 has ${U2}:3 that r1:3306 lacks`,
+    refused: `no eligible candidate: p:3306 (failing primary), r1:3306 (diverged: errant transactions ${U2}:1-2), r2:3306 (diverged: errant transactions ${U2}:3)`,
   },
   {
-    name: 'errant replica behind a FAULTY one: the FAULTY data is not owed, the errant one is the most advanced left',
+    name: 'a diverged replica behind a FAULTY one: neither is elected nor owed; the clean replica wins',
     input: {
       servers: [
         oldPrimary(),
         server('r1:3306', { executed: '0-1-9,1-5-1', received: '0-1-9', errant: '1-5-1' }),
+        server('r2:3306', { penalty: 3, executed: '0-1-9', received: '0-1-9' }),
         server('f1:3306', { status: 'FAULTY', executed: '0-1-10,1-5-1' }),
       ],
     },
-    winner: 'r1:3306',
+    winner: 'r2:3306',
+    diverged: [{ address: 'r1:3306', errant: '1-5-1' }],
+  },
+  {
+    name: 'received is owed: a stopped applier holding what the others lack refuses the failover, naming the GTIDs',
+    input: {
+      servers: [
+        oldPrimary({ executed: '0-1-60' }),
+        server('r1:3306', { executed: '0-1-10', received: '0-1-60', sqlThreadRunning: false }),
+        server('r2:3306', { executed: '0-1-10', received: '0-1-10' }),
+      ],
+    },
+    refused: '0-1-60 was received by r1:3306 (SQL thread stopped) but is applied nowhere: promoting now would lose it; repair the applier, or accept the loss with --accept-loss 0-1-60',
+  },
+  {
+    name: 'received is owed (MySQL): a broken applier, refused with the exact set at stake',
+    input: {
+      flavor: 'mysql',
+      servers: [
+        oldPrimary({ executed: `${U1}:1-60` }),
+        server('r1:3306', { executed: `${U1}:1-10`, received: `${U1}:1-60`, sqlError: 'Duplicate entry' }),
+        server('r2:3306', { executed: `${U1}:1-12`, received: `${U1}:1-12` }),
+      ],
+    },
+    refused: `${U1}:13-60 was received by r1:3306 (SQL thread error: Duplicate entry) but is applied nowhere: promoting now would lose it; repair the applier, or accept the loss with --accept-loss ${U1}:13-60`,
+  },
+  {
+    name: 'a broken applier whose transactions another replica applied: that one is elected',
+    input: {
+      servers: [
+        oldPrimary({ executed: '0-1-60' }),
+        server('r1:3306', { executed: '0-1-10', received: '0-1-60', sqlError: 'Duplicate entry' }),
+        server('r2:3306', { penalty: 5, executed: '0-1-60', received: '0-1-60' }),
+      ],
+    },
+    winner: 'r2:3306',
+  },
+  {
+    name: 'an operator accepting exactly the set at stake: promoted without it, the loss recorded',
+    input: {
+      acceptLoss: '0-1-60',
+      servers: [
+        oldPrimary({ executed: '0-1-60' }),
+        server('r1:3306', { executed: '0-1-10', received: '0-1-60', sqlError: 'Duplicate entry' }),
+        server('r2:3306', { executed: '0-1-10', received: '0-1-10' }),
+      ],
+    },
+    winner: 'r2:3306',
+    lost: '0-1-60',
+  },
+  {
+    name: 'an operator accepting another set than the one at stake: still refused',
+    input: {
+      acceptLoss: '0-1-50',
+      servers: [
+        oldPrimary({ executed: '0-1-60' }),
+        server('r1:3306', { executed: '0-1-10', received: '0-1-60', sqlError: 'Duplicate entry' }),
+        server('r2:3306', { executed: '0-1-10', received: '0-1-10' }),
+      ],
+    },
+    refused: '0-1-60 was received by r1:3306 (SQL thread error: Duplicate entry) but is applied nowhere: promoting now would lose it; repair the applier, or accept the loss with --accept-loss 0-1-60',
   },
   {
     name: 'a reachable FAULTY server ahead of the candidates is neither a candidate nor data to keep',
@@ -242,6 +329,8 @@ describe('electPrimary', () => {
       assert.equal(result.winner, c.winner);
       assert.equal(result.catchUpFrom, c.catchUpFrom);
       if (c.reason !== undefined) assert.equal(result.reason, c.reason);
+      assert.deepEqual(result.diverged, c.diverged ?? []);
+      assert.equal(result.lost, c.lost);
       assert.ok(!result.reason.includes('\n'));
     });
   }

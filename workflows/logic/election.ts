@@ -1,4 +1,4 @@
-import { Flavor, gtidContains, gtidIsEmpty, gtidSubtract, gtidTransactionCount, gtidUnion } from './gtid';
+import { Flavor, gtidDivergent, gtidEqual, gtidIsEmpty, gtidNormalize, gtidSubtract, gtidTransactionCount, gtidUnion } from './gtid';
 import type { ServerStatus } from './status';
 
 export interface ElectionServer {
@@ -10,7 +10,7 @@ export interface ElectionServer {
   received: string;
   sqlThreadRunning: boolean;
   sqlError?: string;
-  /** Non-empty: transactions this server has that the old primary never had. */
+  /** Non-empty: transactions that originated on no recorded primary (written locally): the server diverged. */
   errant?: string;
 }
 
@@ -19,27 +19,44 @@ export interface ElectionInput {
   servers: ElectionServer[];
   /** host:port the operator asked for. */
   named?: string;
+  /** The exact set a refusal named as lost, accepted by an operator: promote without it. */
+  acceptLoss?: string;
+}
+
+export interface Diverged {
+  address: string;
+  errant: string;
 }
 
 export type ElectionResult =
-  | { ok: true; winner: string; catchUpFrom?: string; reason: string }
+  | { ok: true; winner: string; catchUpFrom?: string; reason: string; diverged: Diverged[]; lost?: string }
   | { ok: false; reason: string };
 
 interface Context {
   flavor: Flavor;
   named?: string;
-  /** Every transaction held by a reachable SECONDARY or SPARE. */
+  /** Every transaction owed: received (and so perhaps acknowledged) by a reachable, healthy SECONDARY or SPARE. */
   everything: string;
 }
 
 const refuse = (reason: string): ElectionResult => ({ ok: false, reason });
 
-function holdsEverything(server: ElectionServer, ctx: Context): boolean {
-  return gtidContains(ctx.flavor, server.executed, ctx.everything);
+/** True when `holder` has every transaction of `wanted`; the same seq from another MariaDB server is a split, not held. */
+function covers(flavor: Flavor, holder: string, wanted: string): boolean {
+  return gtidIsEmpty(flavor, gtidDivergent(flavor, wanted, holder));
 }
 
-function hasErrant(server: ElectionServer, ctx: Context): boolean {
-  return server.errant !== undefined && !gtidIsEmpty(ctx.flavor, server.errant);
+/** What a replica holds or has received: semi-sync acknowledges on receipt, so all of it is owed (safety rule 2). */
+function owed(server: ElectionServer, flavor: Flavor): string {
+  return gtidUnion(flavor, server.executed, server.received);
+}
+
+function holdsEverything(server: ElectionServer, ctx: Context): boolean {
+  return covers(ctx.flavor, server.executed, ctx.everything);
+}
+
+function isDiverged(server: ElectionServer, flavor: Flavor): boolean {
+  return server.errant !== undefined && !gtidIsEmpty(flavor, server.errant);
 }
 
 function sqlProblem(server: ElectionServer): string | undefined {
@@ -53,20 +70,18 @@ function candidateProblem(server: ElectionServer, ctx: Context): string | undefi
   if (server.status === 'PRIMARY') return 'failing primary';
   if (!server.reachable) return 'unreachable';
   if (server.status === 'FAULTY') return 'FAULTY';
+  if (isDiverged(server, ctx.flavor)) return `diverged: errant transactions ${server.errant}`;
   if (server.status === 'SPARE' && server.address !== ctx.named) return 'SPARE not named';
   const sql = sqlProblem(server);
   if (sql) return sql;
-  if (!gtidContains(ctx.flavor, server.executed, server.received)) return 'relay log not applied';
-  if (hasErrant(server, ctx) && !holdsEverything(server, ctx)) {
-    return `errant transactions ${server.errant} and not the most advanced`;
-  }
+  if (!covers(ctx.flavor, server.executed, server.received)) return 'relay log not applied';
   return undefined;
 }
 
 /** Why a reachable, non-primary server may not feed a catch-up, or undefined when it may. */
 function sourceProblem(server: ElectionServer, ctx: Context): string | undefined {
   if (server.status === 'FAULTY') return 'FAULTY';
-  if (hasErrant(server, ctx)) return `errant transactions ${server.errant}`;
+  if (isDiverged(server, ctx.flavor)) return `diverged: errant transactions ${server.errant}`;
   return sqlProblem(server);
 }
 
@@ -80,10 +95,10 @@ function byPenaltyThenAddress(a: ElectionServer, b: ElectionServer): number {
 
 /** Names the most advanced survivor and one that holds something it lacks. */
 function describeDivergence(survivors: ElectionServer[], flavor: Flavor): string {
-  const count = (s: ElectionServer) => gtidTransactionCount(flavor, s.executed);
+  const count = (s: ElectionServer) => gtidTransactionCount(flavor, owed(s, flavor));
   const [ahead] = [...survivors].sort((a, b) => count(b) - count(a) || byAddress(a, b));
-  const [other] = survivors.filter((s) => !gtidContains(flavor, ahead.executed, s.executed)).sort(byAddress);
-  const extra = gtidSubtract(flavor, other.executed, ahead.executed);
+  const [other] = survivors.filter((s) => !covers(flavor, owed(ahead, flavor), owed(s, flavor))).sort(byAddress);
+  const extra = gtidDivergent(flavor, owed(other, flavor), owed(ahead, flavor));
   return `no server holds every transaction: ${other.address} has ${extra} that ${ahead.address} lacks`;
 }
 
@@ -101,8 +116,10 @@ function describeHolder(server: ElectionServer, ctx: Context): string {
   return `${server.address} (${[...problems].filter(Boolean).join('; ')})`;
 }
 
+type Chosen = { ok: true; winner: string; catchUpFrom?: string; reason: string } | { ok: false; reason: string };
+
 /** Takes the first ranked server, made whole by a catch-up if needed, else the first that is already whole. */
-function chooseWinner(ranked: ElectionServer[], survivors: ElectionServer[], why: string, ctx: Context): ElectionResult {
+function chooseWinner(ranked: ElectionServer[], survivors: ElectionServer[], why: string, ctx: Context): Chosen {
   const preferred = ranked[0];
   if (holdsEverything(preferred, ctx)) {
     return { ok: true, winner: preferred.address, reason: `${preferred.address} elected: ${why}, holds every transaction` };
@@ -130,12 +147,43 @@ function chooseWinner(ranked: ElectionServer[], survivors: ElectionServer[], why
   return refuse(`cannot promote ${preferred.address}: it lacks ${missing} and no healthy server to catch up from holds it: ${described}`);
 }
 
-/** Chooses the new primary: data first (it must end up with every transaction), then penalty. */
+/** The survivor whose owed set covers every other survivor's, if any (none: their histories split). */
+function mostAdvanced(survivors: ElectionServer[], flavor: Flavor): ElectionServer | undefined {
+  return survivors.find((s) => survivors.every((t) => covers(flavor, owed(s, flavor), owed(t, flavor))));
+}
+
+/**
+ * What was received but is executed nowhere (an applier that cannot apply
+ * it, or is too slow): owed, and promoting without it loses it. Empty when
+ * some survivor's binlog holds everything.
+ */
+function unapplied(survivors: ElectionServer[], everything: string, flavor: Flavor): { lost: string; executed: string } {
+  const executed = survivors.map((s) => s.executed);
+  const ahead = executed.find((e) => executed.every((other) => covers(flavor, e, other))) ?? executed.reduce((all, e) => gtidUnion(flavor, all, e), '');
+  return { lost: gtidSubtract(flavor, everything, ahead), executed: ahead };
+}
+
+function describeLoss(lost: string, survivors: ElectionServer[], flavor: Flavor): string {
+  const holders = survivors.filter((s) => !covers(flavor, s.executed, s.received))
+    .map((s) => `${s.address} (${sqlProblem(s) ?? 'relay log not applied'})`);
+  return `${lost} was received by ${holders.join(', ')} but is applied nowhere: promoting now would lose it; ` +
+    `repair the applier, or accept the loss with --accept-loss ${lost}`;
+}
+
+/**
+ * Chooses the new primary: data first (it must end up with every
+ * transaction any reachable replica received), then penalty. Diverged
+ * servers (errant transactions) are never elected nor a source of data.
+ */
 export function electPrimary(input: ElectionInput): ElectionResult {
   const { flavor, servers, named } = input;
-  // A FAULTY server's transactions are suspect (a returning diverged primary): they are not owed to anyone.
-  const survivors = servers.filter((s) => s.reachable && s.status !== 'PRIMARY' && s.status !== 'FAULTY');
-  const everything = survivors.reduce((all, s) => gtidUnion(flavor, all, s.executed), '');
+  const diverged = servers.filter((s) => s.reachable && s.status !== 'PRIMARY' && s.status !== 'FAULTY' && isDiverged(s, flavor))
+    .map((s) => ({ address: s.address, errant: gtidNormalize(flavor, s.errant!) }));
+  // A FAULTY server's transactions are suspect (a returning diverged primary): they are not owed to anyone; nor a diverged one's.
+  const survivors = servers.filter((s) => s.reachable && s.status !== 'PRIMARY' && s.status !== 'FAULTY' && !isDiverged(s, flavor));
+  const ahead = mostAdvanced(survivors, flavor);
+  if (survivors.length > 0 && !ahead) return refuse(describeDivergence(survivors, flavor));
+  const everything = ahead ? owed(ahead, flavor) : '';
   const ctx: Context = { flavor, named, everything };
 
   const namedServer = servers.find((s) => s.address === named);
@@ -143,15 +191,20 @@ export function electPrimary(input: ElectionInput): ElectionResult {
   const namedProblem = namedServer && candidateProblem(namedServer, ctx);
   if (namedProblem) return refuse(`cannot promote ${named}: ${namedProblem}`);
 
-  if (survivors.length > 0 && !survivors.some((s) => holdsEverything(s, ctx))) {
-    return refuse(describeDivergence(survivors, flavor));
+  const { lost, executed } = unapplied(survivors, everything, flavor);
+  const accepted = !gtidIsEmpty(flavor, lost) && input.acceptLoss !== undefined && gtidEqual(flavor, input.acceptLoss, lost);
+  if (!gtidIsEmpty(flavor, lost)) {
+    if (!accepted) return refuse(describeLoss(lost, survivors, flavor));
+    ctx.everything = executed;
   }
+
   const candidates = servers.filter((s) => !candidateProblem(s, ctx));
   if (candidates.length === 0) {
     const problems = servers.map((s) => `${s.address} (${candidateProblem(s, ctx)})`);
     return refuse(`no eligible candidate: ${problems.join(', ')}`);
   }
-  if (namedServer) return chooseWinner([namedServer], survivors, 'named by the operator', ctx);
-  const ranked = rankCandidates(candidates, ctx);
-  return chooseWinner(ranked, survivors, `lowest penalty (${ranked[0].penalty})`, ctx);
+  const ranked = namedServer ? [namedServer] : rankCandidates(candidates, ctx);
+  const why = namedServer ? 'named by the operator' : `lowest penalty (${ranked[0].penalty})`;
+  const chosen = chooseWinner(ranked, survivors, why, ctx);
+  return chosen.ok ? { ...chosen, diverged, ...(accepted ? { lost } : {}) } : chosen;
 }

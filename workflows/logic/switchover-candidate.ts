@@ -11,6 +11,8 @@ export interface SwitchoverServer {
   /** Running or (re)connecting: a replica just repointed is still connecting, and will catch up. */
   ioRunning: boolean;
   sqlRunning: boolean;
+  /** Transactions from no recorded primary (written locally): the server diverged (undefined: not known). */
+  errant?: string;
 }
 
 export type SwitchoverChoice = { ok: true; candidate: string } | { ok: false; reason: string };
@@ -28,6 +30,7 @@ export function chooseSwitchoverCandidate(flavor: Flavor, primary: SwitchoverSer
     if (!s.reachable) return 'it is unreachable';
     if (s.source !== primary.address) return `it replicates from ${s.source ?? 'nobody'}, not from ${primary.address}`;
     if (!s.ioRunning || !s.sqlRunning) return 'its replication is not running';
+    if (s.errant) return `it diverged: errant transactions ${s.errant}`;
     const divergent = gtidDivergent(flavor, s.executed, primary.executed);
     if (divergent) return `it holds transactions the primary lacks: ${divergent}`;
     return undefined;

@@ -1,3 +1,4 @@
+import { type Flavor, gtidOrigins } from './gtid';
 import type { ClusterState, OperationResult, ServerRecord, View } from '../model';
 
 /**
@@ -5,8 +6,24 @@ import type { ClusterState, OperationResult, ServerRecord, View } from '../model
  * whose id is one higher (the fencing token later steps compare against).
  */
 export function recordOperation(state: ClusterState, result: OperationResult, operation: string, at: string): ClusterState {
-  const view = nextView(state, result.servers, result.primary, operation, at);
-  return { ...state, servers: result.servers, primary: result.primary, viewId: view.viewId, views: [...state.views, view] };
+  const view = { ...nextView(state, result.servers, result.primary, operation, at), ...(result.primaryOrigin ? { primaryOrigin: result.primaryOrigin } : {}) };
+  return {
+    ...state, servers: result.servers, primary: result.primary, viewId: view.viewId, views: [...state.views, view],
+    primaries: nextPrimaries(state, result),
+  };
+}
+
+/** A new primary's origin joins the recorded ones; one promoted without being read (update-only) makes them unknown. */
+function nextPrimaries(state: ClusterState, result: OperationResult): string[] | null {
+  const known = state.primaries ?? null;
+  if (result.primary === state.primary || known === null) return known;
+  if (!result.primaryOrigin) return null;
+  return known.includes(result.primaryOrigin) ? known : [...known, result.primaryOrigin];
+}
+
+/** The origins a cluster's history legitimately holds at registration: the primary's own and every one in its history. */
+export function registeredPrimaries(flavor: Flavor, primary: { originId: string; history: string; executed: string }): string[] {
+  return [...new Set([primary.originId, ...gtidOrigins(flavor, primary.history), ...gtidOrigins(flavor, primary.executed)])].sort();
 }
 
 /** Members are the servers that are not FAULTY; joined/left compare with the last view. */

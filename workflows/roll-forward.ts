@@ -1,0 +1,50 @@
+import { log } from '@temporalio/workflow';
+import { rootCauseMessage } from './errors';
+import { publishView } from './finish';
+import type { OperationInput, ServerRecord } from './model';
+import { route } from './routing';
+import { activity, QUICK, ROLL_FORWARD } from './steps';
+
+export interface Follower {
+  address: string;
+  /** It was the primary: MariaDB folds what it wrote into its replication position. */
+  demotedPrimary?: boolean;
+}
+
+/**
+ * Past the point of no return (safety rule 9): points every follower at the
+ * new primary; one that cannot be reached or repointed is returned, for the
+ * caller to record FAULTY, instead of failing the operation.
+ */
+export async function repointFollowers(input: OperationInput, primary: string, followers: Follower[]): Promise<string[]> {
+  const { access } = input.config;
+  const failed = await Promise.all(followers.map(async (f) => {
+    try {
+      if (f.demotedPrimary) await activity('setSemiSync', `replica side of semi-sync on ${f.address}`, QUICK)({ address: f.address, access, primary: false });
+      await activity('changeSource', `${f.address} replicates from ${primary}`, QUICK)({ address: f.address, access, source: primary, demotedPrimary: f.demotedPrimary });
+      return undefined;
+    } catch (err) {
+      log.warn(`${f.address} could not be pointed at ${primary}, it becomes FAULTY: ${rootCauseMessage(err)}`);
+      return f.address;
+    }
+  }));
+  // The primary side of semi-sync on a primary with no replica attached would block its first write.
+  if (failed.filter(Boolean).length < followers.length) {
+    await activity('setSemiSync', `primary side of semi-sync on ${primary}`, QUICK)({ address: primary, access, primary: true })
+      .catch((err) => log.warn(`semi-sync not turned on on ${primary}: ${rootCauseMessage(err)}`));
+  }
+  return failed.filter((a): a is string => a !== undefined);
+}
+
+/** Routes writes to the new primary whatever it takes, then publishes the view (a health round republishes it if that fails). */
+export async function routeAndPublish(input: OperationInput, primary: string, servers: ServerRecord[], step: (s: string) => void): Promise<void> {
+  step(`routing writes to ${primary}`);
+  await route(input, primary, servers, ROLL_FORWARD);
+  step('publishing the new view');
+  await publishView(input, primary, servers).catch((err) => step(`view not published on ${primary} (a health round will): ${rootCauseMessage(err)}`));
+}
+
+/** The servers that could not follow become FAULTY. */
+export function markFaulty(servers: ServerRecord[], addresses: string[]): ServerRecord[] {
+  return servers.map((s): ServerRecord => (addresses.includes(s.address) ? { ...s, status: 'FAULTY' } : s));
+}
