@@ -38,6 +38,10 @@ export const clusterSpecSchema = z.object({
     blockSeconds: z.number().int().min(0).optional(),
     healthIntervalSeconds: z.number().int().min(5).optional(),
     rejoin: z.enum(['auto', 'notify']).optional(),
+    semiSync: z.union([
+      z.literal('off'),
+      z.object({ waitPoint: z.enum(['AFTER_SYNC', 'AFTER_COMMIT']).default('AFTER_SYNC'), timeoutMs: z.number().int().min(0).default(10_000) }).strict(),
+    ]).optional(),
   }).strict().optional(),
   router: z.object({
     haproxy: z.object({

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Access } from '../activities/db/connection';
 import { probeServer } from '../activities/server-state';
 import { formatAddress } from '../workflows/logic/address';
+import { ASYNC_PRIMARY } from '../workflows/logic/health';
 import type { memoOf } from '../workflows/memo';
 import { clusterWorkflowId } from './cluster-apply';
 
@@ -29,14 +30,18 @@ export async function clusterStatus(client: Client, cluster: string): Promise<Cl
     if ((err as Error).name === 'WorkflowNotFoundError') throw new Error(`unknown cluster "${cluster}": register it with gtidflow cluster apply -f`);
     throw err;
   }
+  let asynchronous = false;
   const servers = await Promise.all(memo.servers.map(async (s) => {
     const live = await probeServer({ address: s.address, access: { ...memo.access, connectTimeoutMs: 1000 } });
+    if (live.reachable && s.address === memo.primary && !live.semiSync.primaryActive) asynchronous = true;
     return live.reachable
       ? { address: s.address, status: s.status, readOnly: live.readOnly, gtid: live.executed, penalty: s.penalty,
           replicatingFrom: live.replication ? formatAddress(live.replication.sourceHost, live.replication.sourcePort) : null }
       : { address: s.address, status: s.status, readOnly: null, replicatingFrom: null, gtid: null, penalty: s.penalty, error: live.error };
   }));
-  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation, warnings: memo.warnings, health: memo.health };
+  // Semi-sync is what keeps an acknowledged write on a replica: without it a failover may lose some.
+  const warnings = asynchronous ? [...memo.warnings, `${ASYNC_PRIMARY} (semi-sync is not active on ${memo.primary})`] : memo.warnings;
+  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation, warnings, health: memo.health };
 }
 
 export function formatStatus(status: ClusterStatus): string {

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { ServerState, UnreachableServer } from '../activities/server-state';
 import { formatAddress } from './logic/address';
 import { assessHealth, type Finding, type HealthServer } from './logic/health';
-import type { OperationInput, OperationResult, ServerRecord } from './model';
+import { DEFAULT_SEMI_SYNC, type OperationInput, type OperationResult, type ServerRecord } from './model';
 import { publishView } from './finish';
 import { trackProgress } from './progress';
 import { readServers } from './read-servers';
@@ -31,6 +31,7 @@ export async function health(input: OperationInput): Promise<HealthResult> {
     .catch(() => null);
   const findings = assessHealth({
     flavor, primary: input.primary, viewId: input.viewId, publishedViewId: published, lagLimitSeconds: LAG_LIMIT_SECONDS,
+    semiSync: input.config.policies.semiSync ?? DEFAULT_SEMI_SYNC,
     servers: states.map((s) => healthServer(s, input.servers)),
   });
   let servers = input.servers;
@@ -56,7 +57,7 @@ async function repair(input: OperationInput, servers: ServerRecord[], finding: F
       return servers;
     case 'semi-sync-replica-side':
     case 'semi-sync-primary-side':
-      await activity('setSemiSync', `semi-sync sides on ${address}`)({ address, access, primary: finding.repair === 'semi-sync-primary-side' });
+      await activity('setSemiSync', `semi-sync sides on ${address}`)({ address, access, primary: finding.repair === 'semi-sync-primary-side', policy: input.config.policies.semiSync });
       return servers;
     case 'publish-view':
       await publishView(input, input.primary, servers, input.viewId);

@@ -46,7 +46,7 @@ export async function addServer(input: OperationInput): Promise<OperationResult>
 
   step(`pointing ${address} at ${input.primary}`);
   await activity('setReadOnly', `read_only on ${address}`)({ address, access, readOnly: true });
-  await activity('setSemiSync', `replica side of semi-sync on ${address}`)({ address, access, primary: false });
+  await activity('setSemiSync', `replica side of semi-sync on ${address}`)({ address, access, primary: false, policy: input.config.policies.semiSync });
   await activity('changeSource', `${address} replicates from ${input.primary}`, PERSISTENT)({ address, access, source: input.primary });
   await catchUpWithPrimary(input, address, CATCH_UP_SECONDS, ': not added', step);
 

@@ -29,6 +29,13 @@ export interface Hooks {
   afterSwitchover: string[];
 }
 
+/**
+ * Semi-sync as gtidflow keeps it on every server: the primary side on the
+ * primary (once a replica is attached), the replica side elsewhere; off:
+ * asynchronous everywhere (acknowledged writes may be lost in a failover).
+ */
+export type SemiSyncPolicy = { waitPoint: 'AFTER_SYNC' | 'AFTER_COMMIT'; timeoutMs: number } | 'off';
+
 /** How the cluster is watched and what detection may do by itself. */
 export interface Policies {
   /** auto: fail over on a dead primary; notify: only warn; off: do not watch. */
@@ -42,9 +49,15 @@ export interface Policies {
   healthIntervalSeconds: number;
   /** auto: a health round that finds a FAULTY server answering runs rejoin (refused if it diverged); notify: reports it. */
   rejoin: 'auto' | 'notify';
+  /** Absent in conductors registered before it existed: the default applies. */
+  semiSync?: SemiSyncPolicy;
 }
 
-export const DEFAULT_POLICIES: Policies = { failover: 'auto', probeIntervalMs: 1000, probeFailures: 3, blockSeconds: 600, healthIntervalSeconds: 60, rejoin: 'notify' };
+export const DEFAULT_SEMI_SYNC: SemiSyncPolicy = { waitPoint: 'AFTER_SYNC', timeoutMs: 10_000 };
+
+export const DEFAULT_POLICIES: Policies = {
+  failover: 'auto', probeIntervalMs: 1000, probeFailures: 3, blockSeconds: 600, healthIntervalSeconds: 60, rejoin: 'notify', semiSync: DEFAULT_SEMI_SYNC,
+};
 
 export interface ClusterConfig {
   name: string;

@@ -33,7 +33,7 @@ export async function rejoin(input: OperationInput): Promise<OperationResult> {
 
   step(`pointing ${address} at ${input.primary}`);
   const state = await activity('getServerState', `read ${address}`)({ address, access });
-  await activity('setSemiSync', `replica side of semi-sync on ${address}`)({ address, access, primary: false });
+  await activity('setSemiSync', `replica side of semi-sync on ${address}`)({ address, access, primary: false, policy: input.config.policies.semiSync });
   // A server that replicated from nobody was a primary: its own writes become its replication position.
   await activity('changeSource', `${address} replicates from ${input.primary}`, PERSISTENT)({ address, access, source: input.primary, demotedPrimary: !state.replication });
   // MariaDB compares positions by sequence only: the source refusing the position (1236) is the last word.

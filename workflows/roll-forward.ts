@@ -18,9 +18,10 @@ export interface Follower {
  */
 export async function repointFollowers(input: OperationInput, primary: string, followers: Follower[]): Promise<string[]> {
   const { access } = input.config;
+  const policy = input.config.policies.semiSync;
   const failed = await Promise.all(followers.map(async (f) => {
     try {
-      if (f.demotedPrimary) await activity('setSemiSync', `replica side of semi-sync on ${f.address}`, QUICK)({ address: f.address, access, primary: false });
+      if (f.demotedPrimary) await activity('setSemiSync', `replica side of semi-sync on ${f.address}`, QUICK)({ address: f.address, access, primary: false, policy });
       await activity('changeSource', `${f.address} replicates from ${primary}`, QUICK)({ address: f.address, access, source: primary, demotedPrimary: f.demotedPrimary });
       return undefined;
     } catch (err) {
@@ -30,7 +31,7 @@ export async function repointFollowers(input: OperationInput, primary: string, f
   }));
   // The primary side of semi-sync on a primary with no replica attached would block its first write.
   if (failed.filter(Boolean).length < followers.length) {
-    await activity('setSemiSync', `primary side of semi-sync on ${primary}`, QUICK)({ address: primary, access, primary: true })
+    await activity('setSemiSync', `primary side of semi-sync on ${primary}`, QUICK)({ address: primary, access, primary: true, policy })
       .catch((err) => log.warn(`semi-sync not turned on on ${primary}: ${rootCauseMessage(err)}`));
   }
   return failed.filter((a): a is string => a !== undefined);

@@ -25,7 +25,14 @@ export interface SemiSyncStatus {
   replicaEnabled: boolean;
   replicaActive: boolean;
   primaryClients: number;
+  /** The primary side's wait point (AFTER_SYNC, AFTER_COMMIT), '' when the variable is absent. */
+  waitPoint: string;
+  /** How long a commit waits for an acknowledgement before the primary goes asynchronous. */
+  timeoutMs: number | null;
 }
+
+/** Which side of semi-sync a server runs, and with what settings; off turns both sides off. */
+export type SemiSyncRole = { primary: boolean; waitPoint: string; timeoutMs: number } | 'off';
 
 /** Where a replica should replicate from; the password is used in SQL only, never returned. */
 export interface SourceSpec {
@@ -63,7 +70,9 @@ export interface Flavor {
   resetReplicationStatement(): string;
   /** A query returning 0 when the position is reached, -1 (MariaDB) or 1 (MySQL) on timeout. */
   waitForGtidQuery(gtid: string, timeoutSeconds: number): { sql: string; params: unknown[]; reached: (value: unknown) => boolean };
-  setSemiSyncStatements(primary: boolean): string[];
+  setSemiSyncStatements(role: SemiSyncRole): string[];
+  /** How many replicas stream this server's binlog now. */
+  attachedReplicas(db: Db): Promise<number>;
   /** MySQL's CLONE INSTANCE; flavors without one leave it out. */
   cloneStatement?(host: string, port: number, admin: { user: string; password: string }): { sql: string; params: unknown[] };
 }

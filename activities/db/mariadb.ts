@@ -1,6 +1,6 @@
 import { gtidUnion } from '../../workflows/logic/gtid';
 import type { Db } from './connection';
-import type { Flavor, ReplicationStatus, SemiSyncStatus, SourceSpec } from './flavor';
+import type { Flavor, ReplicationStatus, SemiSyncRole, SemiSyncStatus, SourceSpec } from './flavor';
 import { num, nullableNum, text, variables, yes } from './rows';
 import type { Row } from './connection';
 
@@ -66,11 +66,17 @@ export const mariadb: Flavor = {
     return { sql: 'SELECT MASTER_GTID_WAIT(?, ?) AS reached', params: [gtid, timeoutSeconds], reached: (v: unknown) => Number(v) === 0 };
   },
 
-  setSemiSyncStatements(primary: boolean) {
+  setSemiSyncStatements(role: SemiSyncRole) {
+    if (role === 'off') return ['SET GLOBAL rpl_semi_sync_master_enabled = OFF', 'SET GLOBAL rpl_semi_sync_slave_enabled = OFF'];
     return [
-      `SET GLOBAL rpl_semi_sync_master_enabled = ${primary ? 'ON' : 'OFF'}`,
-      `SET GLOBAL rpl_semi_sync_slave_enabled = ${primary ? 'OFF' : 'ON'}`,
+      `SET GLOBAL rpl_semi_sync_master_enabled = ${role.primary ? 'ON' : 'OFF'}`,
+      `SET GLOBAL rpl_semi_sync_slave_enabled = ${role.primary ? 'OFF' : 'ON'}`,
+      ...(role.primary ? [`SET GLOBAL rpl_semi_sync_master_wait_point = ${role.waitPoint}`, `SET GLOBAL rpl_semi_sync_master_timeout = ${Math.floor(role.timeoutMs)}`] : []),
     ];
+  },
+
+  async attachedReplicas(db: Db) {
+    return Number(await db.value("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"));
   },
 };
 
@@ -100,5 +106,7 @@ export function parseMariadbSemiSync(vars: Record<string, string>, status: Recor
     replicaEnabled: yes(vars.rpl_semi_sync_slave_enabled),
     replicaActive: yes(status.rpl_semi_sync_slave_status),
     primaryClients: Number(status.rpl_semi_sync_master_clients ?? 0),
+    waitPoint: vars.rpl_semi_sync_master_wait_point ?? '',
+    timeoutMs: vars.rpl_semi_sync_master_timeout === undefined ? null : Number(vars.rpl_semi_sync_master_timeout),
   };
 }

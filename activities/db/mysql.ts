@@ -1,5 +1,5 @@
 import type { Db, Row } from './connection';
-import type { Flavor, ReplicationStatus, SemiSyncStatus, SourceSpec } from './flavor';
+import type { Flavor, ReplicationStatus, SemiSyncRole, SemiSyncStatus, SourceSpec } from './flavor';
 import { num, nullableNum, text, variables, yes } from './rows';
 
 /**
@@ -72,11 +72,17 @@ export const mysqlFlavor: Flavor = {
     return { sql: 'CLONE INSTANCE FROM ?@?:? IDENTIFIED BY ?', params: [admin.user, host, port, admin.password] };
   },
 
-  setSemiSyncStatements(primary: boolean) {
+  setSemiSyncStatements(role: SemiSyncRole) {
+    if (role === 'off') return ['SET GLOBAL rpl_semi_sync_source_enabled = OFF', 'SET GLOBAL rpl_semi_sync_replica_enabled = OFF'];
     return [
-      `SET GLOBAL rpl_semi_sync_source_enabled = ${primary ? 'ON' : 'OFF'}`,
-      `SET GLOBAL rpl_semi_sync_replica_enabled = ${primary ? 'OFF' : 'ON'}`,
+      `SET GLOBAL rpl_semi_sync_source_enabled = ${role.primary ? 'ON' : 'OFF'}`,
+      `SET GLOBAL rpl_semi_sync_replica_enabled = ${role.primary ? 'OFF' : 'ON'}`,
+      ...(role.primary ? [`SET GLOBAL rpl_semi_sync_source_wait_point = ${role.waitPoint}`, `SET GLOBAL rpl_semi_sync_source_timeout = ${Math.floor(role.timeoutMs)}`] : []),
     ];
+  },
+
+  async attachedReplicas(db: Db) {
+    return Number(await db.value("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"));
   },
 };
 
@@ -106,11 +112,14 @@ export function parseMysqlReplicaRow(row: Row): ReplicationStatus {
 /** Plugin names changed in 8.0.26 (source/replica); the old master/slave ones still load. */
 export function parseMysqlSemiSync(vars: Record<string, string>, status: Record<string, string>): SemiSyncStatus {
   const pick = (record: Record<string, string>, a: string, b: string) => record[a] ?? record[b];
+  const timeout = pick(vars, 'rpl_semi_sync_source_timeout', 'rpl_semi_sync_master_timeout');
   return {
     primaryEnabled: yes(pick(vars, 'rpl_semi_sync_source_enabled', 'rpl_semi_sync_master_enabled')),
     primaryActive: yes(pick(status, 'rpl_semi_sync_source_status', 'rpl_semi_sync_master_status')),
     replicaEnabled: yes(pick(vars, 'rpl_semi_sync_replica_enabled', 'rpl_semi_sync_slave_enabled')),
     replicaActive: yes(pick(status, 'rpl_semi_sync_replica_status', 'rpl_semi_sync_slave_status')),
     primaryClients: Number(pick(status, 'rpl_semi_sync_source_clients', 'rpl_semi_sync_master_clients') ?? 0),
+    waitPoint: pick(vars, 'rpl_semi_sync_source_wait_point', 'rpl_semi_sync_master_wait_point') ?? '',
+    timeoutMs: timeout === undefined ? null : Number(timeout),
   };
 }

@@ -34,6 +34,7 @@ test('setReadOnly: twice in a row gives the same end state, the second changes n
 
 test('setSemiSync: the primary side on exactly the primary, idempotent', async () => {
   assert.equal((await run(setSemiSync, { ...server(0), primary: true })).changed, false);
+  await run(changeSource, { ...server(2), source: cluster.addresses[1] });
   assert.equal((await run(setSemiSync, { ...server(1), primary: true })).changed, true);
   assert.equal((await run(setSemiSync, { ...server(1), primary: true })).changed, false);
   const s = await state(1);
@@ -41,6 +42,21 @@ test('setSemiSync: the primary side on exactly the primary, idempotent', async (
   assert.equal(s.semiSync.replicaEnabled, false);
   assert.equal((await run(setSemiSync, { ...server(1), primary: false })).changed, true);
   assert.equal((await state(1)).semiSync.primaryEnabled, false);
+});
+
+test('setSemiSync: the primary side waits for a replica (it would block the next write), sets the policy, or goes off', async () => {
+  const alone = await run(setSemiSync, { ...server(2), primary: true });
+  assert.deepEqual(alone, { address: cluster.addresses[2], changed: true, waitingForReplica: true });
+  assert.deepEqual([(await state(2)).semiSync.primaryEnabled, (await state(2)).semiSync.replicaEnabled], [false, false]);
+  const policy = { waitPoint: 'AFTER_COMMIT' as const, timeoutMs: 2500 };
+  assert.equal((await run(setSemiSync, { ...server(0), primary: true, policy })).changed, true);
+  const s0 = (await state(0)).semiSync;
+  assert.deepEqual([s0.primaryEnabled, s0.waitPoint, s0.timeoutMs], [true, 'AFTER_COMMIT', 2500]);
+  assert.equal((await run(setSemiSync, { ...server(0), primary: true, policy })).changed, false);
+  assert.equal((await run(setSemiSync, { ...server(0), primary: true, policy: 'off' })).changed, true);
+  assert.deepEqual([(await state(0)).semiSync.primaryEnabled, (await state(0)).semiSync.replicaEnabled], [false, false]);
+  assert.equal((await run(setSemiSync, { ...server(0), primary: true })).changed, true);
+  assert.deepEqual([(await state(0)).semiSync.waitPoint, (await state(0)).semiSync.timeoutMs], ['AFTER_SYNC', 10000]);
 });
 
 test('stopReplication / startReplication: IO only, all, each twice', async () => {

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assessHealth, type HealthServer } from '../../workflows/logic/health';
+import { DEFAULT_SEMI_SYNC, type SemiSyncPolicy } from '../../workflows/model';
 
-const primary: HealthServer = { address: 'p:1', status: 'PRIMARY', reachable: true, readOnly: false, executed: '0-1-10', replication: null, semiSync: { primaryEnabled: true, primaryActive: true } };
+const primary: HealthServer = { address: 'p:1', status: 'PRIMARY', reachable: true, readOnly: false, executed: '0-1-10', replication: null, semiSync: { primaryEnabled: true, primaryActive: true, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 } };
 const replica = (fields: Partial<HealthServer> = {}, replication: Partial<NonNullable<HealthServer['replication']>> = {}): HealthServer => ({
   address: 'r:1', status: 'SECONDARY', reachable: true, readOnly: true, executed: '0-1-10',
-  semiSync: { primaryEnabled: false, primaryActive: false },
+  semiSync: { primaryEnabled: false, primaryActive: false, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 },
   replication: { source: 'p:1', ioRunning: true, ioConnecting: false, sqlRunning: true, ioErrno: 0, sqlErrno: 0, sqlError: '', secondsBehind: 0, ...replication },
   ...fields,
 });
-const assess = (servers: HealthServer[], publishedViewId: number | null = 4) =>
-  assessHealth({ flavor: 'mariadb', primary: 'p:1', servers, viewId: 4, publishedViewId, lagLimitSeconds: 30 })
+const assess = (servers: HealthServer[], publishedViewId: number | null = 4, semiSync: SemiSyncPolicy = DEFAULT_SEMI_SYNC) =>
+  assessHealth({ flavor: 'mariadb', primary: 'p:1', servers, viewId: 4, publishedViewId, lagLimitSeconds: 30, semiSync })
     .map((f) => `${f.server} ${f.problem}${f.repair ? ` [${f.repair}]` : ''}`);
 
 test('assessHealth: what is repaired, what is only reported', () => {
@@ -25,9 +26,19 @@ test('assessHealth: what is repaired, what is only reported', () => {
     ['lag', [primary, replica({}, { secondsBehind: 31 })], 4, ['r:1 31 s behind']],
     ['wrong source', [primary, replica({}, { source: 'x:1' })], 4, ['r:1 replicates from x:1, not from p:1']],
     ['unreachable replica', [primary, replica({ reachable: false })], 4, ['r:1 does not answer [mark-faulty]']],
-    ['semi-sync off on the primary', [{ ...primary, semiSync: { primaryEnabled: false, primaryActive: false } }, replica()], 4, ['p:1 semi-sync is off on the primary [semi-sync-primary-side]']],
+    ['semi-sync off on the primary', [{ ...primary, semiSync: { ...primary.semiSync!, primaryEnabled: false, primaryActive: false } }, replica()], 4,
+      ['p:1 the primary runs asynchronously: acknowledged writes may be lost in a failover (semi-sync off) [semi-sync-primary-side]']],
+    ['semi-sync on, nobody acknowledges', [{ ...primary, semiSync: { ...primary.semiSync!, primaryActive: false } }, replica()], 4,
+      ['p:1 the primary runs asynchronously: acknowledged writes may be lost in a failover (semi-sync on but no replica acknowledges)']],
+    ['semi-sync settings drifted from the policy', [{ ...primary, semiSync: { ...primary.semiSync!, waitPoint: 'AFTER_COMMIT' } }, replica()], 4,
+      ['p:1 semi-sync runs AFTER_COMMIT/10000 ms, the policy says AFTER_SYNC/10000 ms [semi-sync-primary-side]']],
     ['FAULTY answering', [primary, replica({ status: 'FAULTY', readOnly: false })], 4, ['r:1 FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)']],
     ['primary down: detection decides', [{ ...primary, reachable: false }, replica()], 4, ['p:1 the primary does not answer (detection decides on failover)']],
   ];
   for (const [name, servers, published, expected] of cases) assert.deepEqual(assess(servers, published), expected, name);
+});
+
+test('assessHealth: with the semi-sync policy off the primary is asynchronous, and said so, nothing repaired', () => {
+  const off = { ...primary, semiSync: { ...primary.semiSync!, primaryEnabled: false, primaryActive: false } };
+  assert.deepEqual(assess([off, replica()], 4, 'off'), ['p:1 the primary runs asynchronously: acknowledged writes may be lost in a failover (semi-sync policy off)']);
 });

@@ -202,17 +202,17 @@ describe('parseMysqlReplicaRow: thread states, errors, lag, GTIDs', () => {
 describe('parseMysqlSemiSync: new (source/replica) and old (master/slave) plugin names', () => {
   const cases: Array<[name: string, expected: SemiSyncStatus]> = [
     ['primary/8.4.3 (source+replica plugins)',
-      { primaryEnabled: true, primaryActive: true, replicaEnabled: false, replicaActive: false, primaryClients: 2 }],
+      { primaryEnabled: true, primaryActive: true, replicaEnabled: false, replicaActive: false, primaryClients: 2, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 }],
     ['replica/8.4.3 (source+replica plugins)',
-      { primaryEnabled: false, primaryActive: false, replicaEnabled: true, replicaActive: true, primaryClients: 0 }],
+      { primaryEnabled: false, primaryActive: false, replicaEnabled: true, replicaActive: true, primaryClients: 0, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 }],
     ['primary fell back to async/8.0.36 (source plugin only)',
-      { primaryEnabled: true, primaryActive: false, replicaEnabled: false, replicaActive: false, primaryClients: 0 }],
+      { primaryEnabled: true, primaryActive: false, replicaEnabled: false, replicaActive: false, primaryClients: 0, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 }],
     ['primary/8.0.25 (master+slave plugins)',
-      { primaryEnabled: true, primaryActive: true, replicaEnabled: false, replicaActive: false, primaryClients: 1 }],
+      { primaryEnabled: true, primaryActive: true, replicaEnabled: false, replicaActive: false, primaryClients: 1, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 }],
     ['replica/8.0.25 (master+slave plugins)',
-      { primaryEnabled: false, primaryActive: false, replicaEnabled: true, replicaActive: true, primaryClients: 0 }],
+      { primaryEnabled: false, primaryActive: false, replicaEnabled: true, replicaActive: true, primaryClients: 0, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 }],
     ['no semi-sync plugin/8.4.3',
-      { primaryEnabled: false, primaryActive: false, replicaEnabled: false, replicaActive: false, primaryClients: 0 }],
+      { primaryEnabled: false, primaryActive: false, replicaEnabled: false, replicaActive: false, primaryClients: 0, waitPoint: '', timeoutMs: null }],
   ];
   for (const [name, expected] of cases) {
     it(name, () => {
@@ -271,7 +271,7 @@ describe('MariaDB 10.11 row (recorded on this machine), as a contrast', () => {
   });
 
   it('MariaDB semi-sync rows (plugins built in, off) parse to all off', () => {
-    const expected: SemiSyncStatus = { primaryEnabled: false, primaryActive: false, replicaEnabled: false, replicaActive: false, primaryClients: 0 };
+    const expected: SemiSyncStatus = { primaryEnabled: false, primaryActive: false, replicaEnabled: false, replicaActive: false, primaryClients: 0, waitPoint: 'AFTER_COMMIT', timeoutMs: 10000 };
     const vars = variables(maria.semi_sync.variables);
     const status = variables(maria.semi_sync.status);
     assert.deepEqual(parseMariadbSemiSync(vars, status), expected);
@@ -345,7 +345,7 @@ describe('mysqlFlavor reads through Db', () => {
       "SHOW GLOBAL STATUS LIKE 'rpl_semi_sync_%'": rec.status,
     });
     assert.deepEqual(await mysqlFlavor.semiSyncStatus(db),
-      { primaryEnabled: true, primaryActive: true, replicaEnabled: false, replicaActive: false, primaryClients: 2 });
+      { primaryEnabled: true, primaryActive: true, replicaEnabled: false, replicaActive: false, primaryClients: 2, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 });
     assert.equal(sent.length, 2);
   });
 
@@ -463,11 +463,21 @@ describe('mysqlFlavor statements', () => {
       `CLONE INSTANCE FROM 'clone_admin'@'db2.prod.internal':3306 IDENTIFIED BY 'r3pl\\'p@ss\\"w?rd;--'`);
   });
 
-  it('setSemiSyncStatements uses the 8.0.26+ source/replica names', () => {
-    assert.deepEqual(mysqlFlavor.setSemiSyncStatements(true),
-      ['SET GLOBAL rpl_semi_sync_source_enabled = ON', 'SET GLOBAL rpl_semi_sync_replica_enabled = OFF']);
-    assert.deepEqual(mysqlFlavor.setSemiSyncStatements(false),
+  it('setSemiSyncStatements uses the 8.0.26+ source/replica names, and sets the wait point and timeout on the primary', () => {
+    assert.deepEqual(mysqlFlavor.setSemiSyncStatements({ primary: true, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 }),
+      ['SET GLOBAL rpl_semi_sync_source_enabled = ON', 'SET GLOBAL rpl_semi_sync_replica_enabled = OFF',
+        'SET GLOBAL rpl_semi_sync_source_wait_point = AFTER_SYNC', 'SET GLOBAL rpl_semi_sync_source_timeout = 10000']);
+    assert.deepEqual(mysqlFlavor.setSemiSyncStatements({ primary: false, waitPoint: 'AFTER_SYNC', timeoutMs: 10000 }),
       ['SET GLOBAL rpl_semi_sync_source_enabled = OFF', 'SET GLOBAL rpl_semi_sync_replica_enabled = ON']);
+    assert.deepEqual(mysqlFlavor.setSemiSyncStatements('off'),
+      ['SET GLOBAL rpl_semi_sync_source_enabled = OFF', 'SET GLOBAL rpl_semi_sync_replica_enabled = OFF']);
+  });
+
+  it('attachedReplicas counts the binlog dump threads', async () => {
+    const sql = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'";
+    const { db, sent } = fakeDb({ [sql]: [{ n: 2 }] });
+    assert.equal(await mysqlFlavor.attachedReplicas(db), 2);
+    assert.deepEqual(sent, [sql]);
   });
 });
 

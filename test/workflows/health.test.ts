@@ -3,6 +3,7 @@ import { before, beforeEach, test } from 'node:test';
 import { readRoutes } from '../../activities/router/haproxy';
 import { getServerState } from '../../activities/server-state';
 import { sleep } from '../../client/local/ports';
+import { clusterStatus } from '../../client/status';
 import { conductorMemo, resetStack, startTestStack, TestStack } from '../harness/stack';
 
 /** Health rounds, started through the cluster's real Temporal Schedule, repair what is safe and report the rest. */
@@ -66,4 +67,20 @@ test('an unreachable replica is marked FAULTY, in a new view, and leaves the rea
   assert.equal(memo.viewId, 2);
   assert.equal(memo.servers.find((s) => s.address === r2)?.status, 'FAULTY');
   assert.ok(!(await readRoutes({ router: stack.router.router })).readers.includes(r2));
+});
+
+test('semi-sync: never turned on where no replica is attached (it would block writes), turned on once one is; status says when writes are asynchronous', async () => {
+  const primary = stack.cluster.addresses[0];
+  await stack.cluster.sql(1, 'STOP SLAVE');
+  await stack.cluster.sql(2, 'STOP SLAVE');
+  await stack.cluster.sql(0, 'SET GLOBAL rpl_semi_sync_master_enabled = 0');
+  const found = problems(await healthRound());
+  assert.ok(found.includes(`${primary} the primary runs asynchronously: acknowledged writes may be lost in a failover (semi-sync off) [semi-sync-primary-side]`), found.join('\n'));
+  assert.equal((await getServerState({ address: primary, access: stack.cluster.access })).semiSync.primaryEnabled, false, 'no replica was attached');
+  const status = await clusterStatus(stack.temporal.client, stack.name);
+  assert.ok(status.warnings.some((w) => w.startsWith('the primary runs asynchronously: acknowledged writes may be lost')), status.warnings.join('\n'));
+  // The same round restarted the replicas: the next one turns semi-sync on, with the policy's wait point.
+  await healthRound();
+  const semiSync = (await getServerState({ address: primary, access: stack.cluster.access })).semiSync;
+  assert.deepEqual([semiSync.primaryEnabled, semiSync.waitPoint, semiSync.timeoutMs], [true, 'AFTER_SYNC', 10000]);
 });

@@ -1,5 +1,6 @@
 import { gtidDivergent, type Flavor } from './gtid';
 import type { ServerStatus } from './status';
+import type { SemiSyncPolicy } from '../model';
 
 /** What a health round knows of one server: its record and, if it answered, its state. */
 export interface HealthServer {
@@ -9,7 +10,7 @@ export interface HealthServer {
   readOnly?: boolean;
   executed?: string;
   replication?: { source: string; ioRunning: boolean; ioConnecting: boolean; sqlRunning: boolean; ioErrno: number; sqlErrno: number; sqlError: string; secondsBehind: number | null } | null;
-  semiSync?: { primaryEnabled: boolean; primaryActive: boolean };
+  semiSync?: { primaryEnabled: boolean; primaryActive: boolean; waitPoint: string; timeoutMs: number | null };
 }
 
 export type Repair = 'start-replication' | 'set-read-only' | 'semi-sync-replica-side' | 'semi-sync-primary-side' | 'publish-view' | 'mark-faulty';
@@ -28,6 +29,7 @@ export interface HealthInput {
   viewId: number;
   publishedViewId: number | null;
   lagLimitSeconds: number;
+  semiSync: SemiSyncPolicy;
 }
 
 export const FAULTY_ANSWERING = 'FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)';
@@ -46,8 +48,7 @@ export function assessHealth(input: HealthInput): Finding[] {
   const primary = input.servers.find((s) => s.address === input.primary);
   if (!primary?.reachable) return [{ server: input.primary, problem: 'the primary does not answer (detection decides on failover)' }];
   if (primary.readOnly) findings.push({ server: primary.address, problem: 'the primary is read-only' });
-  if (!primary.semiSync?.primaryEnabled) findings.push({ server: primary.address, problem: 'semi-sync is off on the primary', repair: 'semi-sync-primary-side' });
-  else if (!primary.semiSync.primaryActive) findings.push({ server: primary.address, problem: 'semi-sync is on but not active (no replica acknowledges)' });
+  findings.push(...assessSemiSync(primary, input.semiSync));
   if (input.publishedViewId !== input.viewId) {
     findings.push({ server: primary.address, problem: `published view ${input.publishedViewId ?? 'none'} differs from recorded view ${input.viewId}`, repair: 'publish-view' });
   }
@@ -59,6 +60,20 @@ export function assessHealth(input: HealthInput): Finding[] {
     findings.push({ server: s.address, problem: FAULTY_ANSWERING });
   }
   return findings;
+}
+
+export const ASYNC_PRIMARY = 'the primary runs asynchronously: acknowledged writes may be lost in a failover';
+
+/** The primary side as the policy says; asynchronous is always worth saying. */
+function assessSemiSync(primary: HealthServer, policy: SemiSyncPolicy): Finding[] {
+  const s = primary.semiSync;
+  if (policy === 'off') return [{ server: primary.address, problem: `${ASYNC_PRIMARY} (semi-sync policy off)` }];
+  if (!s?.primaryEnabled) return [{ server: primary.address, problem: `${ASYNC_PRIMARY} (semi-sync off)`, repair: 'semi-sync-primary-side' }];
+  if (s.waitPoint !== policy.waitPoint || s.timeoutMs !== policy.timeoutMs) {
+    return [{ server: primary.address, problem: `semi-sync runs ${s.waitPoint}/${s.timeoutMs} ms, the policy says ${policy.waitPoint}/${policy.timeoutMs} ms`, repair: 'semi-sync-primary-side' }];
+  }
+  if (!s.primaryActive) return [{ server: primary.address, problem: `${ASYNC_PRIMARY} (semi-sync on but no replica acknowledges)` }];
+  return [];
 }
 
 function assessReplica(s: HealthServer, primary: HealthServer, input: HealthInput): Finding[] {
