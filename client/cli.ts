@@ -107,7 +107,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const spec = readClusterSpec(values.file);
     await withClient(async (client) => {
       const { created, viewId } = await applyCluster(client, spec);
-      console.log(created ? `cluster ${spec.name} registered: view 1, primary ${spec.servers.find((s) => s.status === 'PRIMARY')!.address}` : `cluster ${spec.name} already registered (view ${viewId}); nothing changed`);
+      console.log(created ? `cluster ${spec.name} registered and ready: view ${viewId}, primary ${spec.servers.find((s) => s.status === 'PRIMARY')!.address}` : `cluster ${spec.name} already registered (view ${viewId}); nothing changed`);
     });
   },
 

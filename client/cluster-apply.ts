@@ -6,6 +6,7 @@ import type { ServerState } from '../activities/server-state';
 import { CLUSTER } from '../workflows/search-attributes';
 import { TASK_QUEUE } from '../worker/worker';
 import { inspectCluster } from './inspect';
+import { sleep } from './local/ports';
 import type { ClusterSpec } from './spec';
 
 export const clusterWorkflowId = (name: string) => `cluster:${name}`;
@@ -53,6 +54,7 @@ export function initialState(spec: ClusterSpec, at: string, primaries: string[] 
     lastAutomaticFailoverAt: null,
     health: null,
     primaries,
+    bootstrapped: false,
   };
 }
 
@@ -82,7 +84,6 @@ export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{
       staticSummary: `conductor of cluster ${spec.name}`,
       staticDetails: `${spec.servers.length} servers, registered with primary ${state.primary}`,
     });
-    return { created: true, viewId: 1 };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const described = await client.workflow.getHandle(clusterWorkflowId(spec.name)).describe();
@@ -92,5 +93,28 @@ export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{
     await ensureHealthSchedule(client, spec.name, state.config.policies.healthIntervalSeconds);
     if (!same) throw new Error(`cluster ${spec.name} is already registered with other servers (${[...recorded].join(', ')}): add or remove servers with gtidflow server add/remove`);
     return { created: false, viewId: memo.viewId };
+  }
+  return { created: true, viewId: await waitForBootstrap(client, spec.name) };
+}
+
+const BOOTSTRAP_TIMEOUT_MS = 120_000;
+
+/**
+ * The conductor's first operation makes the cluster as registered; until it
+ * ends the cluster is not ready. A failed bootstrap leaves no conductor
+ * behind: the operator fixes what it names and applies again.
+ */
+async function waitForBootstrap(client: Client, name: string): Promise<number> {
+  const handle = client.workflow.getHandle(clusterWorkflowId(name));
+  const deadline = Date.now() + BOOTSTRAP_TIMEOUT_MS;
+  for (;;) {
+    const memo = (await (await handle.describe()).memo)?.state as ReturnType<typeof memoOf> | undefined;
+    const done = memo?.lastOperation?.kind === 'bootstrap' && !memo.operation ? memo.lastOperation : undefined;
+    if (done?.outcome === 'completed') return memo!.viewId;
+    if (done || Date.now() > deadline) {
+      await handle.terminate('bootstrap did not complete').catch(() => undefined);
+      throw new Error(`cluster ${name} not registered: ${done ? done.message : `no worker made it ready within ${BOOTSTRAP_TIMEOUT_MS / 1000} s (run gtidflow worker)`}`);
+    }
+    await sleep(100);
   }
 }

@@ -161,7 +161,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
   /** Detection: decides on what the watch reports; an operation pauses it (the watch scope is cancelled). */
   const watch = async () => {
     for (;;) {
-      await condition(() => !state.operation && queue.length === 0 && !continuingAsNew && state.config.policies.failover !== 'off');
+      await condition(() => !state.operation && queue.length === 0 && !continuingAsNew && state.bootstrapped !== false && state.config.policies.failover !== 'off');
       watchScope = new CancellationScope();
       const event = await watchOnce(state, watchScope);
       watchScope = undefined;
@@ -193,6 +193,8 @@ export async function cluster(initial: ClusterState): Promise<void> {
     queue.push({ kind: 'failover', id: ++state.operationCount, reason: `automatic: ${event.reason}` });
   };
 
+  // A new registration: the first operation makes the cluster as recorded.
+  if (state.bootstrapped === false && !queue.length) queue.push({ kind: 'bootstrap', id: ++state.operationCount });
   publish();
   void watch();
   for (;;) {
@@ -229,6 +231,9 @@ export async function cluster(initial: ClusterState): Promise<void> {
       // Crash recovery: a FAULTY server answering again is brought back, if policy says so (rejoin refuses a diverged one).
       const returning = state.health?.findings.find((f) => f.problem === FAULTY_ANSWERING);
       if (returning && state.config.policies.rejoin === 'auto') queue.push({ kind: 'rejoin', id: ++state.operationCount, target: returning.server });
+    } else if (outcome.ok && op.kind === 'bootstrap') {
+      state = { ...recordBootstrap(state, outcome.result, op, at), bootstrapped: true };
+      state.lastOperation = { id: op.id, kind: op.kind, outcome: 'completed', message: outcome.result.summary, at };
     } else if (outcome.ok) {
       state = recordOperation(state, outcome.result, `${op.kind} #${op.id}`, at);
       state.lastOperation = { id: op.id, kind: op.kind, outcome: 'completed', message: outcome.result.summary, at };
@@ -238,6 +243,12 @@ export async function cluster(initial: ClusterState): Promise<void> {
     state = { ...state, operation: null };
     publish();
   }
+}
+
+/** A bootstrap keeps view 1 unless it found a server FAULTY (then view 2). */
+function recordBootstrap(state: ClusterState, result: OperationResult, op: RunningOperation, at: string): ClusterState {
+  const changed = result.servers.some((s, i) => s.status !== state.servers[i].status);
+  return changed ? recordOperation(state, result, `bootstrap #${op.id}`, at) : state;
 }
 
 /** A health round records its findings; a new view only when it changed a status (a replica marked FAULTY). */

@@ -49,6 +49,10 @@ async function repair(input: OperationInput, servers: ServerRecord[], finding: F
   const { access } = input.config;
   const address = finding.server;
   switch (finding.repair) {
+    case 'set-writable':
+      await activity('setReadOnly', `read_only off on the primary ${address}`)({ address, access, readOnly: false });
+      await route(input, input.primary, servers);
+      return servers;
     case 'start-replication':
       await activity('startReplication', `restart replication on ${address}`)({ address, access });
       return servers;
@@ -79,7 +83,7 @@ function healthServer(state: ServerState | UnreachableServer, records: ServerRec
   return {
     address: state.address, status, reachable: true, readOnly: state.readOnly, executed: state.executed, semiSync: state.semiSync,
     replication: r && {
-      source: formatAddress(r.sourceHost, r.sourcePort), ioRunning: r.ioRunning, ioConnecting: r.ioConnecting, sqlRunning: r.sqlRunning,
+      source: formatAddress(r.sourceHost, r.sourcePort), received: r.received, ioRunning: r.ioRunning, ioConnecting: r.ioConnecting, sqlRunning: r.sqlRunning,
       ioErrno: r.ioErrno, sqlErrno: r.sqlErrno, sqlError: r.sqlError, secondsBehind: r.secondsBehind,
     },
   };

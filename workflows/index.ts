@@ -1,6 +1,7 @@
 /** Every workflow the worker registers (the bundle's entry point). */
 export { inspect } from './inspect';
 export { cluster } from './cluster';
+export { bootstrap } from './bootstrap';
 export { switchover } from './switchover';
 export { failover } from './failover';
 export { health } from './health';

@@ -81,7 +81,7 @@ export interface View {
 }
 
 /** Operations an operator or detection asks for; health rounds come from the cluster's schedule. */
-export type OperationKind = 'switchover' | 'failover' | 'health' | 'reconfigure' | 'rejoin' | 'addServer' | 'removeServer';
+export type OperationKind = 'bootstrap' | 'switchover' | 'failover' | 'health' | 'reconfigure' | 'rejoin' | 'addServer' | 'removeServer';
 
 export interface RunningOperation {
   id: number;
@@ -110,6 +110,8 @@ export interface ClusterState {
    * null or absent: unknown (an update-only promotion), errant checks off.
    */
   primaries?: string[] | null;
+  /** false until the conductor's first operation made the cluster as registered (absent: registered before bootstraps existed). */
+  bootstrapped?: boolean;
   /** The last health round: when, and what it found (repaired or reported). */
   health: { at: string; findings: { server: string; problem: string; repair?: string }[] } | null;
 }

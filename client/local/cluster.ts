@@ -2,12 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Access } from '../../activities/db/connection';
 import type { CredentialsRef } from '../../activities/db/credentials';
-import { changeSource, startReplication } from '../../activities/replication';
-import { setReadOnly } from '../../activities/read-only';
-import { setSemiSync } from '../../activities/semi-sync';
-import { getServerState } from '../../activities/server-state';
 import { isMariadbRunning, LocalMariadb, rootConnection, socketPath, startMariadb } from './mariadb';
-import { sleep } from './ports';
 import { passwordFile, readPassword } from './secrets';
 
 /** The accounts of a local cluster: gtidflow's admin, replication, and an ordinary application account. */
@@ -58,17 +53,17 @@ export interface LocalClusterLayout {
   accounts: LocalAccounts;
   /** Pids of servers already running from an earlier start: those are kept, not started again. */
   pids?: (number | undefined)[];
-  /** The primary gtidflow recorded, if any: it alone is made writable on a restart. */
-  primary?: string;
 }
 
 /**
- * Starts the servers of a local cluster. New: accounts everywhere, the
- * first server primary, the rest replicating from it with GTID. Existing:
- * each server resumes the role its replication configuration says.
- * Semi-sync's primary side goes on only once a replica is attached.
+ * Starts the servers of a local cluster, and only that: every server
+ * read-only, as MariaDB starts them here (--read-only, --init-rpl-role=SLAVE).
+ * New ones get the accounts and the app database, outside the binlog, so no
+ * server holds a transaction the others lack. Who is primary, who
+ * replicates from whom and semi-sync are the conductor's to decide
+ * (registration bootstraps them; later its health rounds keep them).
  */
-export async function startLocalCluster(layout: LocalClusterLayout): Promise<{ servers: LocalMariadb[]; primary: LocalMariadb; replicas: LocalMariadb[] }> {
+export async function startLocalCluster(layout: LocalClusterLayout): Promise<LocalMariadb[]> {
   const fresh = !fs.existsSync(path.join(layout.dir, 'bootstrapped'));
   const servers = await Promise.all(layout.ports.map((port, i) => {
     const dir = path.join(layout.dir, `s${i + 1}`);
@@ -77,51 +72,14 @@ export async function startLocalCluster(layout: LocalClusterLayout): Promise<{ s
       ? { port, serverId: i + 1, dir, pid, socket: socketPath(port) }
       : startMariadb(dir, port, i + 1);
   }));
-  const access = accessOf(layout.accounts);
   if (fresh) {
-    for (const server of servers) await createAccounts(server.port, layout.accounts);
-    const [primary, ...replicas] = servers;
-    await setReadOnly({ address: address(primary), access, readOnly: false });
-    await rootQuery(primary.port, 'CREATE DATABASE IF NOT EXISTS app');
-    for (const replica of replicas) await changeSource({ address: address(replica), access, source: address(primary) });
+    for (const server of servers) {
+      await createAccounts(server.port, layout.accounts);
+      await rootQuery(server.port, 'SET SESSION sql_log_bin = 0; CREATE DATABASE IF NOT EXISTS app');
+    }
     fs.writeFileSync(path.join(layout.dir, 'bootstrapped'), new Date().toISOString() + '\n');
   }
-  const { primary, replicas } = await resumeRoles(servers, access, layout.primary);
-  if (replicas.length > 0) {
-    await waitForReplicasAttached(primary, replicas.length);
-    await setSemiSync({ address: address(primary), access, primary: true });
-  }
-  return { servers, primary, replicas };
-}
-
-/**
- * The recorded primary, else the one server replicating from nobody, is
- * made writable. Another server replicating from nobody (an old primary
- * after a failover) stays read-only: rejoining it is gtidflow's decision.
- */
-async function resumeRoles(servers: LocalMariadb[], access: Access, recorded?: string): Promise<{ primary: LocalMariadb; replicas: LocalMariadb[] }> {
-  const detached: LocalMariadb[] = [];
-  for (const server of servers) {
-    const state = await getServerState({ address: address(server), access });
-    if (state.replication) await startReplication({ address: address(server), access });
-    else detached.push(server);
-  }
-  const primary = recorded ? servers.find((s) => address(s) === recorded) : detached.length === 1 ? detached[0] : undefined;
-  if (!primary) throw new Error(`cannot tell the primary: ${detached.length} servers replicate from nobody and none is recorded as primary`);
-  await setReadOnly({ address: address(primary), access, readOnly: false });
-  return { primary, replicas: servers.filter((s) => !detached.includes(s)) };
-}
-
-async function waitForReplicasAttached(primary: LocalMariadb, count: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const conn = await rootConnection(primary.port);
-    const [rows] = await conn.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'");
-    await conn.end();
-    if (Number((rows as { n: number }[])[0].n) >= count) return;
-    if (Date.now() > deadline) throw new Error(`replicas did not attach to ${address(primary)} within 20 s`);
-    await sleep(100);
-  }
+  return servers;
 }
 
 async function rootQuery(port: number, sql: string): Promise<void> {

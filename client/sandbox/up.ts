@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { accessOf, address, localAccounts, startLocalCluster } from '../local/cluster';
 import { startHaproxy, isHaproxyRunning } from '../local/haproxy';
-import { freePort, isPortFree } from '../local/ports';
+import { freePort, isPortFree, sleep } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
 import { isTemporalRunning, startTemporal } from '../local/temporal';
 import type { Client } from '@temporalio/client';
@@ -12,6 +12,7 @@ import { connectClient } from '../connect';
 import { temporalSettings } from '../settings';
 import { TASK_QUEUE } from '../../worker/worker';
 import type { ClusterSpec } from '../spec';
+import type { memoOf } from '../../workflows/memo';
 import { loadState, paths, SandboxState, saveState, stateDir } from './state';
 import { sandboxEndpoints, SandboxEndpoints } from './endpoints';
 import { waitForWorker } from './worker-ready';
@@ -58,27 +59,30 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
   const client = await connectClient(settings);
 
   const accounts = localAccounts(paths.secrets());
-  const { servers, primary, replicas } = await startLocalCluster({
+  const servers = await startLocalCluster({
     dir: paths.servers(), ports: state.servers.map((s) => s.port), accounts, pids: state.servers.map((s) => s.pid),
-    primary: await recordedPrimary(client),
   });
   state.servers = servers.map((s) => ({ port: s.port, pid: s.pid }));
   saveState(state);
+  // The router starts pointing where the conductor last routed (a new sandbox: where it will); then the conductor moves it.
+  const recorded = await recordedRoles(client);
+  const primary = recorded?.primary ?? address(servers[0]);
+  const faulty = recorded?.faulty ?? [];
 
   if (!isHaproxyRunning(state.haproxy.pid)) {
-    const backend = (enabled: (port: number) => boolean) => servers.map((s) => ({ name: address(s), port: s.port, enabled: enabled(s.port) }));
+    const backend = (enabled: (a: string) => boolean) => servers.map((s) => ({ name: address(s), port: s.port, enabled: enabled(address(s)) }));
     const { pid } = await startHaproxy({
       adminSocket: paths.haproxySocket(),
       writerPort: state.haproxy.writerPort,
       readerPort: state.haproxy.readerPort,
-      writer: backend((port) => port === primary.port),
-      reader: backend((port) => replicas.some((r) => r.port === port)),
+      writer: backend((a) => a === primary),
+      reader: backend((a) => a !== primary && !faulty.includes(a)),
     }, paths.haproxyConfig(), paths.log('haproxy'));
     state.haproxy.pid = pid;
     saveState(state);
   }
 
-  const spec = writeClusterSpec(servers.map((s) => address(s)), address(primary), accounts);
+  const spec = writeClusterSpec(servers.map((s) => address(s)), primary, accounts);
 
   if (!isRunning(state.worker.pid, WORKER_MARK)) {
     const cli = path.join(__dirname, '..', 'gtidflow.js');
@@ -87,16 +91,35 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
     saveState(state);
   }
   await waitForWorker(client, TASK_QUEUE, state.worker.pid!, paths.log('worker'));
-  await applyCluster(client, spec);
+  // Registration bootstraps a new cluster; a registered one is checked (and repaired) by a health round now.
+  const { created } = await applyCluster(client, spec);
+  if (!created) await healthRoundNow(client, CLUSTER);
   await client.connection.close();
   return sandboxEndpoints(state, accounts);
 }
 
-/** The primary the conductor recorded (after failovers it is not server 1), if the cluster is registered. */
-async function recordedPrimary(client: Client): Promise<string | undefined> {
+/** Runs a health round now (through the cluster's schedule) and waits until the conductor has recorded it. */
+async function healthRoundNow(client: Client, cluster: string): Promise<void> {
+  const handle = client.workflow.getHandle(clusterWorkflowId(cluster));
+  const memo = async () => (await (await handle.describe()).memo)?.state as ReturnType<typeof memoOf>;
+  const start = await memo();
+  await client.schedule.getHandle(`health:${cluster}`).trigger();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const now = await memo();
+    // Busy (an operation in flight when the sandbox came back, the round is skipped): ready when that operation ended.
+    if (!now.operation && (now.health?.at !== start.health?.at || start.operation)) return;
+    if (Date.now() > deadline) throw new Error(`the conductor of ${cluster} did not report within 60 s; see ${paths.log('worker')}`);
+    await sleep(200);
+  }
+}
+
+/** The primary and FAULTY servers the conductor recorded (after failovers the primary is not server 1), if the cluster is registered. */
+async function recordedRoles(client: Client): Promise<{ primary: string; faulty: string[] } | undefined> {
   try {
     const described = await client.workflow.getHandle(clusterWorkflowId(CLUSTER)).describe();
-    return ((await described.memo)?.state as { primary?: string } | undefined)?.primary;
+    const memo = (await described.memo)?.state as ReturnType<typeof memoOf> | undefined;
+    return memo && { primary: memo.primary, faulty: memo.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address) };
   } catch {
     return undefined;
   }

@@ -74,6 +74,7 @@ export async function startTestCluster(size: number): Promise<TestCluster> {
     await Promise.all(cluster.servers.map((s) => stopMariadb(s.pid).then(() => untrack(s.pid))));
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  await resetTopology(cluster);
   return cluster;
 }
 
@@ -85,7 +86,7 @@ async function startWithRetry(dir: string, size: number, accounts: LocalAccounts
   for (let attempt = 1; ; attempt++) {
     const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
     try {
-      return (await startLocalCluster({ dir: path.join(dir, 'servers'), ports, accounts })).servers;
+      return await startLocalCluster({ dir: path.join(dir, 'servers'), ports, accounts });
     } catch (err) {
       killProcessesUnder(dir);
       fs.rmSync(path.join(dir, 'servers'), { recursive: true, force: true });

@@ -32,6 +32,9 @@ test('assessHealth: what is repaired, what is only reported', () => {
       ['p:1 the primary runs asynchronously: acknowledged writes may be lost in a failover (semi-sync on but no replica acknowledges)']],
     ['semi-sync settings drifted from the policy', [{ ...primary, semiSync: { ...primary.semiSync!, waitPoint: 'AFTER_COMMIT' } }, replica()], 4,
       ['p:1 semi-sync runs AFTER_COMMIT/10000 ms, the policy says AFTER_SYNC/10000 ms [semi-sync-primary-side]']],
+    ['a read-only primary (restarted): writable again', [{ ...primary, readOnly: true }, replica()], 4, ['p:1 the primary is read-only [set-writable]']],
+    ['a read-only primary a replica is ahead of: an operator fails over', [{ ...primary, readOnly: true }, replica({}, { received: '0-1-11' })], 4,
+      ['p:1 the primary is read-only and lacks what r:1 holds (0-1-11): fail over to it (gtidflow failover)']],
     ['FAULTY answering', [primary, replica({ status: 'FAULTY', readOnly: false })], 4, ['r:1 FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)']],
     ['primary down: detection decides', [{ ...primary, reachable: false }, replica()], 4, ['p:1 the primary does not answer (detection decides on failover)']],
   ];

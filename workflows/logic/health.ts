@@ -1,4 +1,4 @@
-import { gtidDivergent, type Flavor } from './gtid';
+import { gtidDivergent, gtidUnion, type Flavor } from './gtid';
 import type { ServerStatus } from './status';
 import type { SemiSyncPolicy } from '../model';
 
@@ -9,11 +9,11 @@ export interface HealthServer {
   reachable: boolean;
   readOnly?: boolean;
   executed?: string;
-  replication?: { source: string; ioRunning: boolean; ioConnecting: boolean; sqlRunning: boolean; ioErrno: number; sqlErrno: number; sqlError: string; secondsBehind: number | null } | null;
+  replication?: { source: string; received?: string; ioRunning: boolean; ioConnecting: boolean; sqlRunning: boolean; ioErrno: number; sqlErrno: number; sqlError: string; secondsBehind: number | null } | null;
   semiSync?: { primaryEnabled: boolean; primaryActive: boolean; waitPoint: string; timeoutMs: number | null };
 }
 
-export type Repair = 'start-replication' | 'set-read-only' | 'semi-sync-replica-side' | 'semi-sync-primary-side' | 'publish-view' | 'mark-faulty';
+export type Repair = 'set-writable' | 'start-replication' | 'set-read-only' | 'semi-sync-replica-side' | 'semi-sync-primary-side' | 'publish-view' | 'mark-faulty';
 
 export interface Finding {
   server: string;
@@ -47,7 +47,7 @@ export function assessHealth(input: HealthInput): Finding[] {
   const findings: Finding[] = [];
   const primary = input.servers.find((s) => s.address === input.primary);
   if (!primary?.reachable) return [{ server: input.primary, problem: 'the primary does not answer (detection decides on failover)' }];
-  if (primary.readOnly) findings.push({ server: primary.address, problem: 'the primary is read-only' });
+  if (primary.readOnly) findings.push(assessReadOnlyPrimary(primary, input));
   findings.push(...assessSemiSync(primary, input.semiSync));
   if (input.publishedViewId !== input.viewId) {
     findings.push({ server: primary.address, problem: `published view ${input.publishedViewId ?? 'none'} differs from recorded view ${input.viewId}`, repair: 'publish-view' });
@@ -60,6 +60,23 @@ export function assessHealth(input: HealthInput): Finding[] {
     findings.push({ server: s.address, problem: FAULTY_ANSWERING });
   }
   return findings;
+}
+
+/**
+ * A read-only recorded primary (restarted, or left fenced by a refused
+ * failover) takes writes again, unless a replica holds what it lacks (a
+ * killed primary truncates unacknowledged transactions on restart): then
+ * a failover to that replica is the way, an operator's call.
+ */
+function assessReadOnlyPrimary(primary: HealthServer, input: HealthInput): Finding {
+  const ahead = input.servers.filter((s) => s.address !== primary.address && s.status !== 'FAULTY' && s.reachable).map((s) => ({
+    address: s.address,
+    extra: gtidDivergent(input.flavor, gtidUnion(input.flavor, s.executed ?? '', s.replication?.received ?? ''), primary.executed ?? ''),
+  })).filter((s) => s.extra);
+  if (ahead.length) {
+    return { server: primary.address, problem: `the primary is read-only and lacks what ${ahead.map((a) => `${a.address} holds (${a.extra})`).join(', ')}: fail over to it (gtidflow failover)` };
+  }
+  return { server: primary.address, problem: 'the primary is read-only', repair: 'set-writable' };
 }
 
 export const ASYNC_PRIMARY = 'the primary runs asynchronously: acknowledged writes may be lost in a failover';

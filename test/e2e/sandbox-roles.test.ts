@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { rootConnection } from '../../client/local/mariadb';
+import { sleep } from '../../client/local/ports';
+import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
+import type { SandboxProcess } from '../../client/sandbox/status';
+import { gtidflow } from '../harness/cli';
+import { tempDir } from '../harness/tempdir';
+
+/**
+ * Only the conductor decides roles (safety rule 11 of the safety issue):
+ * `sandbox up`, run to bring back a worker killed in the middle of a
+ * switchover, only starts processes; it never makes a server writable.
+ */
+const home = tempDir('sandbox-roles');
+const env = { GTIDFLOW_HOME: home, TEMPORAL_ADDRESS: '' };
+let endpoints: SandboxEndpoints;
+
+async function up(): Promise<SandboxEndpoints> {
+  const result = await gtidflow(['sandbox', 'up', '--json'], env);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as SandboxEndpoints;
+}
+
+async function root<T>(port: number, work: (conn: Awaited<ReturnType<typeof rootConnection>>) => Promise<T>): Promise<T> {
+  const conn = await rootConnection(port);
+  try {
+    return await work(conn);
+  } finally {
+    await conn.end();
+  }
+}
+
+const writable = async (port: number) => root(port, async (c) => Number(((await c.query('SELECT @@read_only AS ro'))[0] as { ro: number }[])[0].ro) === 0);
+
+before(async () => {
+  endpoints = await up();
+});
+
+after(async () => {
+  await gtidflow(['sandbox', 'down'], env);
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+test('a fresh sandbox is bootstrapped by the conductor: one writable server, the recorded primary, view 1 published', async () => {
+  const ports = endpoints.clusters[0].servers.map((s) => s.port);
+  const status = JSON.parse((await gtidflow(['status', 'sandbox', '--json'], env)).stdout) as { viewId: number; primary: string; lastOperation: { kind: string } };
+  assert.equal(status.viewId, 1);
+  assert.equal(status.lastOperation.kind, 'bootstrap');
+  const open = [];
+  for (const port of ports) if (await writable(port)) open.push(`127.0.0.1:${port}`);
+  assert.deepEqual(open, [status.primary]);
+  const view = await root(ports[1], async (c) => (await c.query("SELECT view_id FROM gtidflow.view WHERE cluster = 'sandbox'"))[0]);
+  assert.deepEqual(view, [{ view_id: 1 }]);
+});
+
+test('up while a switchover is in flight and its worker is dead never makes the fenced primary writable', async () => {
+  const [oldPrimary, , candidate] = endpoints.clusters[0].servers.map((s) => s.port);
+  await root(oldPrimary, (c) => c.query('CREATE TABLE IF NOT EXISTS app.locks (k INT PRIMARY KEY, v INT NOT NULL); REPLACE INTO app.locks VALUES (1, 0)'));
+  for (let i = 0; i < 50 && !(await root(candidate, async (c) => ((await c.query('SELECT * FROM app.locks'))[0] as unknown[]).length)); i++) await sleep(100);
+  // A row lock on the candidate holds the switchover at "waiting for it to apply", the old primary fenced.
+  const lock = await rootConnection(candidate);
+  lock.on('error', () => undefined);
+  await lock.query('START TRANSACTION');
+  await lock.query('SELECT * FROM app.locks WHERE k = 1 FOR UPDATE');
+  await root(oldPrimary, (c) => c.query('UPDATE app.locks SET v = v + 1 WHERE k = 1'));
+  const cli = path.join(__dirname, '..', '..', 'client', 'gtidflow.js');
+  const promote = spawn(process.execPath, [cli, 'promote', 'sandbox', '--candidate', `127.0.0.1:${candidate}`], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const promoted = new Promise<number>((resolve) => promote.on('close', (code) => resolve(code ?? -1)));
+  while (await writable(oldPrimary)) await sleep(20);
+
+  const processes = JSON.parse((await gtidflow(['sandbox', 'status', '--json'], env)).stdout) as SandboxProcess[];
+  process.kill(processes.find((p) => p.role === 'worker')!.pid!, 'SIGKILL');
+  const again = gtidflow(['sandbox', 'up', '--json'], env);
+  // While the switchover waits, nothing but the conductor may open the old primary again.
+  const until = Date.now() + 6_000;
+  while (Date.now() < until) {
+    assert.equal(await writable(oldPrimary), false, 'sandbox up made the fenced old primary writable');
+    await sleep(100);
+  }
+  await lock.query('ROLLBACK');
+  await lock.end();
+  const result = await again;
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(await promoted, 0);
+  const open = [];
+  for (const s of endpoints.clusters[0].servers) if (await writable(s.port)) open.push(s.port);
+  assert.deepEqual(open, [candidate]);
+});
