@@ -3,11 +3,12 @@ import {
   setHandler, upsertMemo, upsertSearchAttributes, workflowInfo, allHandlersFinished,
 } from '@temporalio/workflow';
 import type { MonitorEvent } from '../activities/monitor';
-import { automaticFailoverBlocked, fenceReturned, watchOnce } from './detection';
+import { automaticFailoverBlocked, fenceReturned, watchOnce, watchTargets } from './detection';
 import { rootCauseMessage } from './errors';
 import { memoOf } from './memo';
 import { recordOperation, trimViews } from './logic/views';
 import { FAULTY_ANSWERING } from './logic/health';
+import { admit, watchMayRun, watchRunsDuring } from './logic/admission';
 import { applyServerChange, type ServerChange } from './logic/server-changes';
 import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation, ServerRecord } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
@@ -52,7 +53,9 @@ const ROLE_VALUE = { FAULTY: 0, SPARE: 1, SECONDARY: 2, PRIMARY: 3 } as const;
 /**
  * The conductor of one cluster (workflow id `cluster:<name>`): it holds the
  * recorded state and runs operations as child workflows, one at a time.
- * A failover preempts any other operation (which rolls itself back first).
+ * A failover preempts any other operation (cancelled, it rolls itself back
+ * or stops at a safe point), and the watch keeps running during every
+ * operation but a switchover or a failover (safety rule 8).
  */
 export async function cluster(initial: ClusterState): Promise<void> {
   let state = initial;
@@ -72,19 +75,26 @@ export async function cluster(initial: ClusterState): Promise<void> {
   };
 
   setHandler(stateQuery, () => state);
-  /** Why a new operation must wait: another one (other than a health round) is running or queued. */
+  /** Why a new operation cannot be taken now: the cluster is busy (logic/admission). */
   const busyWith = (kind: OperationKind): string | undefined => {
-    const pending = queue.find((q) => q.kind !== 'health');
-    const busy = (running?.op.kind !== 'health' ? running?.op : undefined) ?? (pending && { kind: pending.kind, id: pending.id });
-    if (!busy || (kind === 'failover' && busy.kind !== 'failover')) return undefined;
-    return `cluster ${state.config.name} is busy with ${busy.kind} #${busy.id}; try again when it ends`;
+    const verdict = admit(kind, running?.op, queue, state.config.name);
+    return verdict.ok ? undefined : verdict.reason;
+  };
+
+  /** Queues an operation if it may run (a failover first), cancelling the running one it preempts; else false. */
+  const admitNow = (entry: Omit<Queued, 'id'>): number | false => {
+    const verdict = admit(entry.kind, running?.op, queue, state.config.name);
+    if (!verdict.ok) return false;
+    const queued = { ...entry, id: ++state.operationCount };
+    if (verdict.first) queue.unshift(queued);
+    else queue.push(queued);
+    if (verdict.preempt) running?.scope.cancel();
+    return queued.id;
   };
 
   const enqueue = async (entry: Omit<Queued, 'id'>): Promise<OperationStarted> => {
-    const id = ++state.operationCount;
-    queue.push({ ...entry, id });
-    // A failover preempts anything else; any operation preempts a health round.
-    if (running && (running.op.kind === 'health' || (entry.kind === 'failover' && running.op.kind !== 'failover'))) running.scope.cancel();
+    const id = admitNow(entry);
+    if (id === false) throw new Error(busyWith(entry.kind));
     await condition(() => started.has(id));
     return { id, kind: entry.kind, workflowId: started.get(id)! };
   };
@@ -146,9 +156,8 @@ export async function cluster(initial: ClusterState): Promise<void> {
     },
   });
 
-  setHandler(healthRound, () => {
-    if (!running && queue.length === 0) queue.push({ kind: 'health', id: ++state.operationCount });
-  });
+  // Only when nothing else runs or waits.
+  setHandler(healthRound, () => void admitNow({ kind: 'health' }));
 
   setHandler(acknowledge, () => {
     state = { ...state, lastAutomaticFailoverAt: null, warnings: state.warnings.filter((w) => !w.includes('automatic failover')) };
@@ -157,16 +166,27 @@ export async function cluster(initial: ClusterState): Promise<void> {
   });
 
   let watchScope: CancellationScope | undefined;
+  /** Whom the running watch looks at (watchTargets): when an operation changes that, the watch restarts. */
+  let watching = '';
   let continuingAsNew = false;
-  /** Detection: decides on what the watch reports; an operation pauses it (the watch scope is cancelled). */
+  /**
+   * Detection: decides on what the watch reports. The watch runs during
+   * every operation but a switchover, a failover or a bootstrap
+   * (logic/admission), which cancel it; it restarts when they end, and when
+   * an operation changed the primary or the servers it looks at.
+   */
   const watch = async () => {
     for (;;) {
-      await condition(() => !state.operation && queue.length === 0 && !continuingAsNew && state.bootstrapped !== false && state.config.policies.failover !== 'off');
+      await condition(() => !continuingAsNew && state.bootstrapped !== false && state.config.policies.failover !== 'off' && watchMayRun(state.operation ?? undefined, queue));
       watchScope = new CancellationScope();
+      watching = JSON.stringify(watchTargets(state));
       const event = await watchOnce(state, watchScope);
       watchScope = undefined;
       if (event) await react(event);
     }
+  };
+  const restartWatchIfChanged = () => {
+    if (watchScope && JSON.stringify(watchTargets(state)) !== watching) watchScope.cancel();
   };
 
   const warn = (warnings: string[]) => {
@@ -189,8 +209,11 @@ export async function cluster(initial: ClusterState): Promise<void> {
       await condition(() => state.viewId !== viewId || !automaticFailoverBlocked(state, Date.now()), '1 minute');
       return;
     }
+    // An operator's failover already runs or waits: it is the answer.
+    if (busyWith('failover')) return;
     state = { ...state, lastAutomaticFailoverAt: new Date().toISOString(), warnings: [] };
-    queue.push({ kind: 'failover', id: ++state.operationCount, reason: `automatic: ${event.reason}` });
+    // Whatever else runs (a health round, a rejoin, a server being provisioned for hours) is cancelled.
+    admitNow({ kind: 'failover', reason: `automatic: ${event.reason}` });
   };
 
   // A new registration: the first operation makes the cluster as recorded.
@@ -199,13 +222,15 @@ export async function cluster(initial: ClusterState): Promise<void> {
   void watch();
   for (;;) {
     await condition(() => queue.length > 0 || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT);
-    watchScope?.cancel();
     if (queue.length === 0) {
       continuingAsNew = true;
+      watchScope?.cancel();
       await condition(() => allHandlersFinished() && !watchScope);
       await continueAsNew<typeof cluster>({ ...state, views: trimViews(state.views, KEEP_VIEWS) });
     }
     const request = queue.shift()!;
+    // The watch keeps running during this operation (safety rule 8), unless it moves the primary itself (logic/admission).
+    if (!watchRunsDuring(request.kind)) watchScope?.cancel();
     const op: RunningOperation = {
       id: request.id, kind: request.kind,
       workflowId: `cluster:${state.config.name}/${request.kind}/${request.id}`,
@@ -230,7 +255,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
       state = recordHealth(state, outcome, op, at);
       // Crash recovery: a FAULTY server answering again is brought back, if policy says so (rejoin refuses a diverged one).
       const returning = state.health?.findings.find((f) => f.problem === FAULTY_ANSWERING);
-      if (returning && state.config.policies.rejoin === 'auto') queue.push({ kind: 'rejoin', id: ++state.operationCount, target: returning.server });
+      if (returning && state.config.policies.rejoin === 'auto') admitNow({ kind: 'rejoin', target: returning.server });
     } else if (outcome.ok && op.kind === 'bootstrap') {
       state = { ...recordBootstrap(state, outcome.result, op, at), bootstrapped: true };
       state.lastOperation = { id: op.id, kind: op.kind, outcome: 'completed', message: outcome.result.summary, at };
@@ -242,6 +267,8 @@ export async function cluster(initial: ClusterState): Promise<void> {
     }
     state = { ...state, operation: null };
     publish();
+    // A new primary, a server added, removed, FAULTY or back: the watch looks at them from now on.
+    restartWatchIfChanged();
   }
 }
 

@@ -16,15 +16,26 @@ const { monitorPrimary } = proxyActivities<typeof activities>({
   summary: 'watch the primary',
 });
 
-/** Watches until something needs a decision; undefined when cancelled (an operation starts). */
+/** Whom the watch looks at: the primary, the replicas that vote on its death, the FAULTY servers that must stay fenced. */
+export function watchTargets(state: ClusterState): { primary: string; replicas: string[]; faulty: string[] } {
+  return {
+    primary: state.primary,
+    replicas: state.servers.filter((s) => s.address !== state.primary && s.status !== 'FAULTY').map((s) => s.address),
+    faulty: state.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address),
+  };
+}
+
+/**
+ * Watches until something needs a decision; undefined when cancelled (a
+ * switchover or failover starts, or the servers changed and the watch
+ * restarts on the new ones).
+ */
 export async function watchOnce(state: ClusterState, scope: CancellationScope): Promise<MonitorEvent | undefined> {
   const { policies } = state.config;
   try {
     return await scope.run(() => monitorPrimary({
       cluster: state.config.name,
-      primary: state.primary,
-      replicas: state.servers.filter((s) => s.address !== state.primary && s.status !== 'FAULTY').map((s) => s.address),
-      faulty: state.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address),
+      ...watchTargets(state),
       access: state.config.access,
       intervalMs: policies.probeIntervalMs,
       threshold: policies.probeFailures,

@@ -1,0 +1,55 @@
+import type { OperationKind } from '../model';
+
+/** An operation the conductor runs or has queued. */
+export interface Pending {
+  id: number;
+  kind: OperationKind;
+}
+
+/**
+ * What the conductor does with a new request: run it (after what is queued,
+ * or first), cancelling the running operation when it preempts it; or
+ * refuse it, the cluster being busy.
+ */
+export type Admission =
+  | { ok: true; preempt: boolean; first: boolean }
+  | { ok: false; reason: string };
+
+/**
+ * Safety rule 8: detection never sleeps. The watch keeps running during
+ * every operation except the two that move the primary themselves: a
+ * failover (it is the reaction) and a switchover (short, and it moves the
+ * primary the watch looks at; pausing the watch for its seconds is accepted
+ * for now, a failover requested by an operator still preempts it); and a
+ * bootstrap, which makes the replication the watch's quorum relies on.
+ */
+export function watchRunsDuring(kind: OperationKind): boolean {
+  return kind !== 'switchover' && kind !== 'failover' && kind !== 'bootstrap';
+}
+
+/** Whether the watch may run while these operations run or wait to run. */
+export function watchMayRun(running: Pending | undefined, queued: readonly Pending[]): boolean {
+  return [...(running ? [running] : []), ...queued].every((o) => watchRunsDuring(o.kind));
+}
+
+/**
+ * One operation at a time, except that a failover preempts every other one
+ * (cancelled, it stops at a safe point) and jumps the queue, and any
+ * operation preempts a health round. A health round runs only when nothing
+ * else runs or waits. Two failovers never: the second is refused.
+ */
+export function admit(kind: OperationKind, running: Pending | undefined, queued: readonly Pending[], cluster: string): Admission {
+  const busy = (o: Pending): Admission => ({ ok: false, reason: `cluster ${cluster} is busy with ${o.kind} #${o.id}; try again when it ends` });
+  if (kind === 'health') {
+    const other = running ?? queued[0];
+    return other ? busy(other) : { ok: true, preempt: false, first: false };
+  }
+  if (kind === 'failover') {
+    const failover = [...(running ? [running] : []), ...queued].find((o) => o.kind === 'failover');
+    if (failover) return busy(failover);
+    return { ok: true, preempt: running !== undefined, first: true };
+  }
+  const other = (running?.kind !== 'health' ? running : undefined) ?? queued.find((o) => o.kind !== 'health');
+  if (other) return busy(other);
+  return { ok: true, preempt: running?.kind === 'health', first: false };
+}
