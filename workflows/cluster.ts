@@ -9,8 +9,9 @@ import { memoOf } from './memo';
 import { recordOperation, trimViews } from './logic/views';
 import { FAULTY_ANSWERING } from './logic/health';
 import { admit, watchMayRun, watchRunsDuring } from './logic/admission';
-import { applyServerChange, type ServerChange } from './logic/server-changes';
+import { planServerChange, type ServerChange } from './logic/server-changes';
 import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation, ServerRecord } from './model';
+import type { RejoinInput } from './rejoin';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
 
 export interface OperationRequest {
@@ -22,8 +23,10 @@ export interface OperationRequest {
   acceptLoss?: string;
 }
 
-/** A queued operation; a reconfigure carries the servers as the operator's change leaves them. */
-type Queued = OperationRequest & { id: number; changed?: ServerRecord[]; summary?: string; target?: string; reprovision?: boolean; join?: OperationInput['join'] };
+/** A queued operation; a reconfigure carries the servers as the operator's change leaves them, a rejoin the status it ends in. */
+type Queued = OperationRequest & {
+  id: number; changed?: ServerRecord[]; summary?: string; target?: string; reprovision?: boolean; join?: OperationInput['join']; status?: RejoinInput['status'];
+};
 
 export interface OperationStarted {
   id: number;
@@ -112,16 +115,18 @@ export async function cluster(initial: ClusterState): Promise<void> {
   });
 
   setHandler(changeServer, (change) => {
-    const applied = applyServerChange(state.servers, change);
-    if (!applied.ok) throw new Error(applied.reason);
+    const plan = planServerChange(state.servers, change);
+    if (!plan.ok) throw new Error(plan.reason);
+    // Leaving FAULTY: the rejoin checks first (safety rule 5), ending in the status asked for.
+    if (plan.kind === 'rejoin') return enqueue({ kind: 'rejoin', target: change.address, status: plan.status });
     const what = [change.status && `status ${change.status}`, change.penalty !== undefined && `write penalty ${change.penalty}`,
       change.capability && `${change.database ? `database ${change.database} ` : ''}${change.capability}`].filter(Boolean).join(', ');
-    return enqueue({ kind: 'reconfigure', changed: applied.servers, summary: `${change.address}: ${what}${change.updateOnly ? ' (update-only)' : ''}`, updateOnly: change.updateOnly });
+    return enqueue({ kind: 'reconfigure', changed: plan.servers, summary: `${change.address}: ${what}${change.updateOnly ? ' (update-only)' : ''}`, updateOnly: change.updateOnly });
   }, {
     validator: (change) => {
-      const applied = applyServerChange(state.servers, change);
-      if (!applied.ok) throw new Error(applied.reason);
-      const busy = busyWith('reconfigure');
+      const plan = planServerChange(state.servers, change);
+      if (!plan.ok) throw new Error(plan.reason);
+      const busy = busyWith(plan.kind);
       if (busy) throw new Error(busy);
     },
   });
@@ -238,10 +243,11 @@ export async function cluster(initial: ClusterState): Promise<void> {
     };
     state = { ...state, operation: op };
     publish();
-    const input: OperationInput & { changed?: ServerRecord[]; summary?: string } = {
+    const input: RejoinInput & { changed?: ServerRecord[]; summary?: string } = {
       config: state.config, viewId: state.viewId, primary: state.primary, servers: state.servers,
       candidate: request.candidate, updateOnly: request.updateOnly, reason: request.reason, acceptLoss: request.acceptLoss, primaries: state.primaries ?? null,
       changed: request.changed, summary: request.summary, target: request.target, reprovision: request.reprovision, join: request.join,
+      status: request.status,
     };
     const scope = new CancellationScope();
     running = { op, scope };

@@ -8,20 +8,27 @@ import { activity, PERSISTENT } from './steps';
 
 const CATCH_UP_SECONDS = 120;
 
+export interface RejoinInput extends OperationInput {
+  /** The status the server ends in: SECONDARY (rejoin), SPARE (set-status out of FAULTY). */
+  status?: 'SPARE' | 'SECONDARY';
+}
+
 /**
  * Brings a returning FAULTY server back (an old primary after a failover,
  * a replica that was down): it may replicate only if it holds nothing the
  * primary lacks (safety rule 5). Diverged: it stays FAULTY with the
  * transactions named, or with `reprovision` its data is replaced by a copy.
- * Then read-only, replicating from the primary, caught up: SPARE, SECONDARY.
+ * Then read-only, replicating from the primary, caught up: SPARE, SECONDARY
+ * (or SPARE only, when an operator's set-status out of FAULTY asked for it).
  */
-export async function rejoin(input: OperationInput): Promise<OperationResult> {
+export async function rejoin(input: RejoinInput): Promise<OperationResult> {
   const step = trackProgress();
   const address = input.target!;
   const { access } = input.config;
-  const servers = input.servers.map((s): ServerRecord => (s.address === address ? { ...s, status: 'SECONDARY' } : s));
+  const status = input.status ?? 'SECONDARY';
+  const servers = input.servers.map((s): ServerRecord => (s.address === address ? { ...s, status } : s));
   if (input.updateOnly) {
-    step(`recorded ${address} as SECONDARY (update-only: no server touched)`);
+    step(`recorded ${address} as ${status} (update-only: no server touched)`);
     return { primary: input.primary, servers, summary: `${address} rejoined (update-only)` };
   }
 
@@ -51,10 +58,10 @@ export async function rejoin(input: OperationInput): Promise<OperationResult> {
 
   await catchUpWithPrimary(input, address, CATCH_UP_SECONDS, '; it stays FAULTY', step);
 
-  step(`${address} is SECONDARY again`);
+  step(`${address} caught up: ${status}, routed and published`);
   await route(input, input.primary, servers);
   await publishView(input, input.primary, servers);
-  return { primary: input.primary, servers, summary: `${address} rejoined as SECONDARY` };
+  return { primary: input.primary, servers, summary: `${address} rejoined as ${status}` };
 }
 
 /** What an operator can do about a diverged server, one line (README: Restarting a failed server). */

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, beforeEach, test } from 'node:test';
 import { sleep } from '../../client/local/ports';
-import { followOperation, requestOperation, requestRejoin } from '../../client/operations';
+import { readRoutes } from '../../activities/router/haproxy';
+import { getServerState } from '../../activities/server-state';
+import { followOperation, requestOperation, requestRejoin, requestServerChange } from '../../client/operations';
+import { formatAddress } from '../../workflows/logic/address';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
 
 /** A returning old primary: back as SECONDARY with every row, or refused when it diverged (then re-provisioned). */
@@ -72,4 +75,49 @@ test('with the rejoin policy auto, a health round that finds the old primary ans
 test('rejoin of a server that is not FAULTY is refused, nothing changes', async () => {
   await assert.rejects(requestRejoin(stack.temporal.client, stack.name, { address: stack.cluster.addresses[1] }), /rejoin refused: .* is SECONDARY, not FAULTY/);
   assert.equal((await conductorMemo(stack)).viewId, 1);
+});
+
+const setStatus = (address: string, status: 'SPARE' | 'FAULTY', updateOnly = false) =>
+  follow(requestServerChange(stack.temporal.client, stack.name, { address, status, updateOnly }));
+const readers = async () => (await readRoutes({ router: stack.router.router })).readers;
+
+test('set-status SPARE of a FAULTY server that diverged is refused with the transactions named; it stays FAULTY, unrouted', async () => {
+  const replica = stack.cluster.addresses[2];
+  await setStatus(replica, 'FAULTY');
+  // Out of the cluster, it takes a write of its own (as root, its replication stopped): a GTID of its server id the primary lacks.
+  await stack.cluster.sql(2, 'STOP SLAVE; SET SESSION sql_log_bin = 1; INSERT INTO app.rows VALUES (1000)');
+  const [{ gtid }] = await stack.cluster.sql(2, 'SELECT @@global.gtid_binlog_pos AS gtid');
+  const refusal = await setStatus(replica, 'SPARE').then(() => 'accepted', (e: Error) => e.message);
+  assert.match(refusal, new RegExp(`/rejoin/\\d+ failed: rejoin refused, ${replica} stays FAULTY: .*${gtid}`));
+  assert.equal(refusal.split('\n').length, 1);
+  const memo = await conductorMemo(stack);
+  assert.equal(memo.servers[2].status, 'FAULTY');
+  assert.equal(memo.viewId, 2);
+  assert.ok(!(await readers()).includes(replica), 'the diverged server is not in the reader backend');
+
+  // --update-only records what the operator says, and touches neither the server nor the routes.
+  await setStatus(replica, 'SPARE', true);
+  assert.equal((await conductorMemo(stack)).servers[2].status, 'SPARE');
+  assert.ok(!(await readers()).includes(replica));
+  assert.equal((await getServerState({ address: replica, access: stack.cluster.access })).replication?.sqlRunning, false);
+});
+
+test('set-status SPARE of a FAULTY server that did not diverge runs the rejoin checks: read-only, replicating, caught up, routed', async () => {
+  const [primary, , replica] = stack.cluster.addresses;
+  await setStatus(replica, 'FAULTY');
+  // While it was FAULTY its replication was stopped and it was left writable, without a write of its own.
+  await stack.cluster.sql(2, 'STOP SLAVE; SET GLOBAL read_only = 0');
+  await writeRows(stack, [4]);
+  const started = await requestServerChange(stack.temporal.client, stack.name, { address: replica, status: 'SPARE' });
+  assert.match(started.workflowId, /\/rejoin\//);
+  const result = await followOperation(stack.temporal.client, started.workflowId, () => undefined);
+  assert.equal(result.summary, `${replica} rejoined as SPARE`);
+  const memo = await conductorMemo(stack);
+  assert.equal(memo.servers[2].status, 'SPARE');
+  assert.equal(memo.viewId, 3);
+  assert.ok((await readers()).includes(replica), 'the SPARE serves reads');
+  const state = await getServerState({ address: replica, access: stack.cluster.access });
+  assert.equal(state.readOnly, true);
+  assert.equal(state.replication && formatAddress(state.replication.sourceHost, state.replication.sourcePort), primary);
+  await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3, 4] });
 });

@@ -40,3 +40,28 @@ export function applyServerChange(servers: ServerRecord[], change: ServerChange)
   if (next === server) return { ok: false, reason: 'nothing to change: give a status, a penalty or a capability' };
   return { ok: true, servers: servers.map((s) => (s.address === change.address ? next : s)) };
 }
+
+/**
+ * How a valid change is carried out. Safety rule 5: a server leaving FAULTY
+ * passes the rejoin checks (read-only, nothing the primary lacks, repointed,
+ * caught up) before it is routed or electable, so that change is a rejoin
+ * ending in the new status; any other change, and every update-only one
+ * (recorded only), is a reconfigure of the servers as the change leaves them.
+ */
+export type ServerChangePlan =
+  | { ok: true; kind: 'reconfigure'; servers: ServerRecord[] }
+  | { ok: true; kind: 'rejoin'; status: 'SPARE' | 'SECONDARY' }
+  | { ok: false; reason: string };
+
+export function planServerChange(servers: ServerRecord[], change: ServerChange & { updateOnly?: boolean }): ServerChangePlan {
+  const applied = applyServerChange(servers, change);
+  if (!applied.ok) return applied;
+  const from = servers.find((s) => s.address === change.address)!.status;
+  const to = applied.servers.find((s) => s.address === change.address)!.status;
+  if (from !== 'FAULTY' || to === 'FAULTY' || change.updateOnly) return { ok: true, kind: 'reconfigure', servers: applied.servers };
+  if (to !== 'SPARE' && to !== 'SECONDARY') return { ok: false, reason: `${change.address}: a FAULTY server becomes SPARE or SECONDARY, not ${to}` };
+  if (change.penalty !== undefined || change.capability !== undefined) {
+    return { ok: false, reason: `${change.address} leaves FAULTY through the rejoin checks: change its status alone, then its penalty or capability` };
+  }
+  return { ok: true, kind: 'rejoin', status: to };
+}
