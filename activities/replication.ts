@@ -40,16 +40,18 @@ export async function startReplication(args: ServerArgs): Promise<ReplicationRes
  * error) is started before the IO thread stops: MariaDB discards the relay
  * log of a GTID replica whose threads are both stopped when it starts
  * again, so afterwards what it had received could no longer be applied.
+ * The old primary is fenced first, so a running IO thread gets nothing new.
  */
 export async function freezeReplica(args: ServerArgs): Promise<ReplicationResult> {
   return withFlavor(args.address, args.access, async (db, flavor) => {
     const before = await flavor.replicationStatus(db);
     if (!before) return { address: args.address, changed: false, replication: null };
     const receiving = before.ioRunning || before.ioConnecting;
-    const startApplier = receiving && !before.sqlRunning && !before.sqlErrno;
-    if (startApplier) await db.query(flavor.startApplierStatement());
-    if (receiving) await db.query(flavor.stopReplicationStatement(true));
-    return { address: args.address, changed: receiving, replication: await flavor.replicationStatus(db) };
+    // A broken applier keeps its IO thread: its relay log stays applicable once an operator repairs it.
+    if (!receiving || before.sqlErrno) return { address: args.address, changed: false, replication: before };
+    if (!before.sqlRunning) await db.query(flavor.startApplierStatement());
+    await db.query(flavor.stopReplicationStatement(true));
+    return { address: args.address, changed: true, replication: await flavor.replicationStatus(db) };
   });
 }
 

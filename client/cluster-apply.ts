@@ -71,7 +71,8 @@ export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{
   if (flavors.size > 1) throw new Error(`cluster ${spec.name} not registered: it mixes ${[...flavors].join(' and ')} servers`);
   const primaryAddress = spec.servers.find((s) => s.status === 'PRIMARY')?.address;
   const primary = inspection.servers.find((s): s is ServerState => s.reachable && s.address === primaryAddress);
-  const state = initialState(spec, new Date().toISOString(), primary ? registeredPrimaries(primary.flavor, primary) : null);
+  const members = inspection.servers.filter((s): s is ServerState => s.reachable && s !== primary);
+  const state = initialState(spec, new Date().toISOString(), primary ? registeredPrimaries(primary.flavor, primary, members) : null);
   try {
     await ensureHealthSchedule(client, spec.name, state.config.policies.healthIntervalSeconds);
     await client.workflow.start('cluster', {

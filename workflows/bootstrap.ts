@@ -34,6 +34,9 @@ export async function bootstrap(input: OperationInput): Promise<OperationResult>
       const check = await activity('checkJoinable', `does ${address} hold transactions ${primary} lacks?`)({ address, access, source: primary });
       if (!check.joinable) {
         step(`${address} becomes FAULTY: ${check.reason}`);
+        // Whatever it is, it takes no writes now: only the recorded primary does.
+        await activity('setReadOnly', `read_only on ${address}`)({ address, access, readOnly: true });
+        await activity('killClientConnections', `end client sessions on ${address}`)({ address, access });
         return address;
       }
       await activity('setSemiSync', `replica side of semi-sync on ${address}`)({ address, access, primary: false, policy });

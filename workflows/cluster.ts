@@ -289,7 +289,8 @@ function recordHealth(state: ClusterState, outcome: Outcome, op: RunningOperatio
   if (!outcome.ok) return { ...state, health: { at, findings: [{ server: state.primary, problem: `health round failed: ${outcome.message}` }] } };
   const changed = outcome.result.servers.some((s, i) => s.status !== state.servers[i].status);
   const next = changed ? recordOperation(state, outcome.result, `health #${op.id}`, at) : state;
-  return { ...next, health: { at, findings: outcome.result.findings ?? [] } };
+  const primaries = next.primaries ?? outcome.result.learnedPrimaries ?? null;
+  return { ...next, primaries, health: { at, findings: outcome.result.findings ?? [] } };
 }
 
 type Outcome = { ok: true; result: OperationResult } | { ok: false; message: string };

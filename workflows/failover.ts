@@ -5,11 +5,14 @@ import type { OperationInput, OperationResult, ServerRecord } from './model';
 import { gtidErrant, type Flavor } from './logic/gtid';
 import { runHooks } from './finish';
 import { trackProgress } from './progress';
-import { markFaulty, repointFollowers, routeAndPublish } from './roll-forward';
+import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './roll-forward';
 import { refuseIllegalPromotion } from './transitions';
 import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from './steps';
+import { formatAddress } from './logic/address';
 
 const APPLY_SECONDS = 60;
+/** FAULTY servers are asked only if they answer at once: a hung one must not slow the failover. */
+const FAULTY_CONNECT_MS = 500;
 
 /**
  * Unplanned failover: fence the old primary on every path that answers,
@@ -37,23 +40,31 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
   // Fencing and freezing what replicas receive are independent: all at once.
   step(`fencing ${oldPrimary} and stopping what replicas receive`);
   const replicas = input.servers.filter((s) => s.address !== oldPrimary && s.status !== 'FAULTY');
-  await Promise.all([
+  // A FAULTY replica may still stream from the primary and acknowledge writes: frozen and counted too, if it answers at once.
+  const faulty = input.servers.filter((s) => s.address !== oldPrimary && s.status === 'FAULTY');
+  const freeze = (address: string, connectTimeoutMs?: number) => attempt(() =>
+    activity('freezeReplica', `${address} receives nothing more and applies what it received`, BEST_EFFORT)(
+      { address, access: connectTimeoutMs ? { ...access, connectTimeoutMs } : access }));
+  const [, , , frozenFaulty] = await Promise.all([
     router && activity('fenceWriter', `take ${oldPrimary} out of the writer backend`, QUICK)({ router, server: oldPrimary }),
-    bestEffort(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access, readOnly: true })
+    attempt(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access, readOnly: true })
       .then(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access }))),
     // Safety rule 2: what a replica received is owed; a stopped applier is started to apply it.
-    ...replicas.map((r) => bestEffort(() =>
-      activity('freezeReplica', `${r.address} receives nothing more and applies what it received`, BEST_EFFORT)({ address: r.address, access }))),
+    Promise.all(replicas.map((r) => freeze(r.address))),
+    Promise.all(faulty.map((f) => freeze(f.address, FAULTY_CONNECT_MS))),
   ]);
+  const acknowledging = frozenFaulty.filter((f) => f?.replication && formatAddress(f.replication.sourceHost, f.replication.sourcePort) === oldPrimary
+    && (f.changed || f.replication.ioRunning)).map((f) => f!.address);
+  const read = [...replicas.map((r) => r.address), ...acknowledging];
 
   step('letting every replica apply what it received');
-  const received = await Promise.all(replicas.map((r) => activity('probeServer', `read ${r.address}`)({ address: r.address, access })));
+  const received = await Promise.all(read.map((address) => activity('probeServer', `read ${address}`)({ address, access })));
   // An applier that fails, stays stopped or is too slow shows in the next read: the election decides on it.
   await Promise.all(received.map((s) => s.reachable && s.replication?.sqlRunning
-    ? bestEffort(() => activity('waitForGtid', `${s.address} applies ${s.replication!.received}`, waiting(APPLY_SECONDS))(
+    ? attempt(() => activity('waitForGtid', `${s.address} applies ${s.replication!.received}`, waiting(APPLY_SECONDS))(
       { address: s.address, access, gtid: s.replication!.received, timeoutSeconds: APPLY_SECONDS }))
     : undefined));
-  const states = await Promise.all(replicas.map((r) => activity('probeServer', `read ${r.address} after apply`)({ address: r.address, access })));
+  const states = await Promise.all(read.map((address) => activity('probeServer', `read ${address} after apply`)({ address, access })));
 
   step('electing the new primary');
   const flavor = states.find((s): s is ServerState => s.reachable)?.flavor;
@@ -61,7 +72,7 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
   const primaries = input.primaries ?? null;
   const election = electPrimary({
     flavor, named: input.candidate, acceptLoss: input.acceptLoss,
-    servers: states.map((s) => electionServer(s, input.servers, flavor, primaries)),
+    servers: states.map((s) => ({ ...electionServer(s, input.servers, flavor, primaries), receivingFromPrimary: acknowledging.includes(s.address) })),
   });
   if (!election.ok) throw ApplicationFailure.nonRetryable(`failover refused: ${election.reason}`, 'NoSafeCandidate');
   const winner = election.winner;
@@ -82,26 +93,30 @@ export async function failover(input: OperationInput): Promise<OperationResult> 
   step(`promoting ${winner}`);
   await activity('promote', `promote ${winner}`, PERSISTENT)({ address: winner, access });
   // The point of no return: from here on the failover rolls forward (safety rule 9).
-  const unreachable = states.filter((s) => !s.reachable).map((s) => s.address);
-  const others = states.filter((s) => s.reachable && s.address !== winner && !diverged.includes(s.address)).map((s) => ({ address: s.address }));
-  step(`pointing ${others.map((o) => o.address).join(', ') || 'no other replica'} at ${winner}`);
-  const notFollowing = await repointFollowers(input, winner, others);
-  const faulty = [oldPrimary, ...unreachable, ...diverged, ...notFollowing];
-  const servers = markFaulty(input.servers.map((s): ServerRecord => (s.address === winner ? { ...s, status: 'PRIMARY' } : s)), faulty);
-  await routeAndPublish(input, winner, servers, step);
-  await runHooks(input, 'after-failover', winner);
-  step(`done: ${winner} is primary; ${faulty.join(', ')} FAULTY`);
+  const servers = await pastPointOfNoReturn(async () => {
+    const unreachable = states.filter((s) => !s.reachable).map((s) => s.address);
+    const others = states.filter((s) => s.reachable && s.address !== winner && !diverged.includes(s.address) && !acknowledging.includes(s.address))
+      .map((s) => ({ address: s.address }));
+    step(`pointing ${others.map((o) => o.address).join(', ') || 'no other replica'} at ${winner}`);
+    const notFollowing = await repointFollowers(input, winner, others);
+    const faulty = [oldPrimary, ...unreachable, ...diverged, ...notFollowing];
+    const after = markFaulty(input.servers.map((s): ServerRecord => (s.address === winner ? { ...s, status: 'PRIMARY' } : s)), faulty);
+    await routeAndPublish(input, winner, after, step);
+    await runHooks(input, 'after-failover', winner);
+    step(`done: ${winner} is primary; ${faulty.join(', ')} FAULTY`);
+    return after;
+  });
   const lost = election.lost ? `; accepted loss of ${election.lost}` : '';
   const winnerState = states.find((s) => s.address === winner) as ServerState;
   return { primary: winner, servers, summary: `failover from ${oldPrimary} to ${winner}${lost}`, primaryOrigin: winnerState.originId };
 }
 
-/** A step whose failure changes nothing about the decision: a dead server cannot be fenced, and need not be. */
-async function bestEffort(step: () => Promise<unknown>): Promise<void> {
+/** A step whose failure changes nothing about the decision (a dead server cannot be fenced, and need not be): its result, or undefined. */
+async function attempt<T>(step: () => Promise<T>): Promise<T | undefined> {
   try {
-    await step();
+    return await step();
   } catch {
-    // recorded in the history as a failed activity; the failover goes on
+    return undefined; // recorded in the history as a failed activity; the failover goes on
   }
 }
 

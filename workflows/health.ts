@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ServerState, UnreachableServer } from '../activities/server-state';
 import { formatAddress } from './logic/address';
+import { registeredPrimaries } from './logic/views';
 import { assessHealth, type Finding, type HealthServer } from './logic/health';
 import { DEFAULT_SEMI_SYNC, type OperationInput, type OperationResult, type ServerRecord } from './model';
 import { publishView } from './finish';
@@ -42,7 +43,11 @@ export async function health(input: OperationInput): Promise<HealthResult> {
   // A status changed: the conductor records the next view, published here first.
   if (servers !== input.servers) await publishView(input, input.primary, servers);
   step(findings.length ? `${findings.length} finding(s)` : 'healthy');
-  return { primary: input.primary, servers, findings, summary: findings.length ? findings.map((f) => `${f.server}: ${f.problem}`).join('; ') : 'healthy' };
+  // After an update-only promotion (or a conductor older than errant checks) the recorded primaries are learned again from the primary.
+  const primaryState = states.find((s): s is ServerState => s.reachable && s.address === input.primary);
+  const learnedPrimaries = !input.primaries && primaryState
+    ? registeredPrimaries(flavor, primaryState, states.filter((s): s is ServerState => s.reachable && s !== primaryState)) : undefined;
+  return { primary: input.primary, servers, findings, learnedPrimaries, summary: findings.length ? findings.map((f) => `${f.server}: ${f.problem}`).join('; ') : 'healthy' };
 }
 
 async function repair(input: OperationInput, servers: ServerRecord[], finding: Finding): Promise<ServerRecord[]> {

@@ -144,6 +144,8 @@ export interface OperationResult {
   summary: string;
   /** The new primary's origin id, when the operation promoted one it read. */
   primaryOrigin?: string;
+  /** Health rounds, when the recorded primaries are unknown: the origins read off the primary's history, learned again. */
+  learnedPrimaries?: string[];
   /** Health rounds only: what they found. */
   findings?: { server: string; problem: string; repair?: string }[];
 }

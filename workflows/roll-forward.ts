@@ -1,4 +1,4 @@
-import { log } from '@temporalio/workflow';
+import { CancellationScope, log } from '@temporalio/workflow';
 import { rootCauseMessage } from './errors';
 import { publishView } from './finish';
 import type { OperationInput, ServerRecord } from './model';
@@ -9,6 +9,14 @@ export interface Follower {
   address: string;
   /** It was the primary: MariaDB folds what it wrote into its replication position. */
   demotedPrimary?: boolean;
+}
+
+/**
+ * Everything after a promotion: it runs to its end even when the operation
+ * is cancelled (a failover preempting a switchover), and never fails.
+ */
+export function pastPointOfNoReturn<T>(work: () => Promise<T>): Promise<T> {
+  return CancellationScope.nonCancellable(work);
 }
 
 /**
@@ -40,9 +48,10 @@ export async function repointFollowers(input: OperationInput, primary: string, f
 /** Routes writes to the new primary whatever it takes, then publishes the view (a health round republishes it if that fails). */
 export async function routeAndPublish(input: OperationInput, primary: string, servers: ServerRecord[], step: (s: string) => void): Promise<void> {
   step(`routing writes to ${primary}`);
-  await route(input, primary, servers, ROLL_FORWARD);
+  // Retried until the router answers; a router that can never take it (a server missing from its backends) is said, and the view still recorded.
+  await route(input, primary, servers, ROLL_FORWARD).catch((err) => step(`writes NOT routed to ${primary}: ${rootCauseMessage(err)}; route them by hand`));
   step('publishing the new view');
-  await publishView(input, primary, servers).catch((err) => step(`view not published on ${primary} (a health round will): ${rootCauseMessage(err)}`));
+  await publishView(input, primary, servers, undefined, QUICK).catch((err) => step(`view not published on ${primary} (a health round will): ${rootCauseMessage(err)}`));
 }
 
 /** The servers that could not follow become FAULTY. */

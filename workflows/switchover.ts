@@ -8,7 +8,7 @@ import { gtidErrant, type Flavor } from './logic/gtid';
 import type { OperationInput, OperationResult, ServerRecord } from './model';
 import { trackProgress } from './progress';
 import { readersOf, route } from './routing';
-import { markFaulty, repointFollowers, routeAndPublish } from './roll-forward';
+import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './roll-forward';
 import { activity, PERSISTENT, waiting } from './steps';
 import { runHooks } from './finish';
 
@@ -65,24 +65,29 @@ export async function switchover(input: OperationInput): Promise<OperationResult
     const caughtUp = await activity('waitForGtid', `${candidate} applies ${executed}`, waiting(CATCH_UP_SECONDS))({ address: candidate, access, gtid: executed, timeoutSeconds: CATCH_UP_SECONDS });
     if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${candidate} did not apply ${executed} within ${CATCH_UP_SECONDS} s (it has ${caughtUp.executed})`, 'CatchUpTimeout');
   } catch (err) {
+    // Preempted by a failover: that failover fences the old primary anyway; opening it again first would only delay it.
+    if (isCancellation(err)) throw err;
     step(`rolling back: ${oldPrimary} stays primary`);
     await CancellationScope.nonCancellable(() => restoreOldPrimary(input));
-    throw isCancellation(err) ? err : ApplicationFailure.nonRetryable(`switchover aborted, ${oldPrimary} is primary again: ${rootCauseMessage(err)}`, 'SwitchoverAborted');
+    throw ApplicationFailure.nonRetryable(`switchover aborted, ${oldPrimary} is primary again: ${rootCauseMessage(err)}`, 'SwitchoverAborted');
   }
 
   step(`promoting ${candidate}`);
   await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access });
-  // The point of no return: from here on the switchover rolls forward (safety rule 9).
-  step(`pointing the replicas and ${oldPrimary} at ${candidate}`);
-  const followers = [
-    ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((address) => ({ address })),
-    { address: oldPrimary, demotedPrimary: true },
-  ];
-  const notFollowing = await repointFollowers(input, candidate, followers);
-  const after = markFaulty(servers, notFollowing);
-  await routeAndPublish(input, candidate, after, step);
-  await runHooks(input, 'after-switchover', candidate);
-  step(`done: ${candidate} is primary, ${oldPrimary} replicates from it${notFollowing.length ? `; ${notFollowing.join(', ')} FAULTY` : ''}`);
+  // The point of no return: from here on the switchover rolls forward (safety rule 9), even when a failover preempts it.
+  const after = await pastPointOfNoReturn(async () => {
+    step(`pointing the replicas and ${oldPrimary} at ${candidate}`);
+    const followers = [
+      ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((address) => ({ address })),
+      { address: oldPrimary, demotedPrimary: true },
+    ];
+    const notFollowing = await repointFollowers(input, candidate, followers);
+    const whole = markFaulty(servers, notFollowing);
+    await routeAndPublish(input, candidate, whole, step);
+    await runHooks(input, 'after-switchover', candidate);
+    step(`done: ${candidate} is primary, ${oldPrimary} replicates from it${notFollowing.length ? `; ${notFollowing.join(', ')} FAULTY` : ''}`);
+    return whole;
+  });
   const candidateState = states.find((s) => s.address === candidate);
   const primaryOrigin = candidateState?.reachable ? candidateState.originId : undefined;
   return { primary: candidate, servers: after, summary: `switchover from ${oldPrimary} to ${candidate}`, primaryOrigin };

@@ -141,6 +141,18 @@ test('freezeReplica leaves a replica whose threads are both stopped as it is (st
   assert.equal(frozen.replication?.sqlRunning, false);
 });
 
+test('freezeReplica leaves a broken applier its IO thread, so its relay log stays applicable once repaired', async () => {
+  await cluster.sql(0, 'CREATE TABLE IF NOT EXISTS t.broken (id INT PRIMARY KEY)');
+  await waitForReplicas(cluster);
+  await cluster.sql(1, 'SET SESSION sql_log_bin = 0; INSERT INTO t.broken VALUES (1)');
+  await cluster.sql(0, 'INSERT INTO t.broken VALUES (1)');
+  while (!(await state(1)).replication?.sqlErrno) await new Promise((r) => setTimeout(r, 20));
+  const broken = await run(freezeReplica, server(1));
+  assert.equal(broken.changed, false);
+  assert.equal(broken.replication?.ioRunning, true, 'its relay log stays applicable once the applier is repaired');
+  await cluster.sql(1, 'SET SESSION sql_log_bin = 0; DELETE FROM t.broken');
+});
+
 test('waitForGtid: a position nobody has times out with reached=false', async () => {
   const start = Date.now();
   const result = await run(waitForGtid, { ...server(1), gtid: '0-1-999999', timeoutSeconds: 2 });

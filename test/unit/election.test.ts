@@ -175,7 +175,7 @@ const cases: Case[] = [
         server('r2:3306', { executed: '0-1-10', received: '0-1-10' }),
       ],
     },
-    refused: '0-1-60 was received by r1:3306 (SQL thread stopped) but is applied nowhere: promoting now would lose it; repair the applier, or accept the loss with --accept-loss 0-1-60',
+    refused: '0-1-60 was received by r1:3306 (SQL thread stopped) but is applied nowhere a new primary can get it from: promoting now would lose it; repair the applier or rejoin the server, or accept the loss with --accept-loss 0-1-60',
   },
   {
     name: 'received is owed (MySQL): a broken applier, refused with the exact set at stake',
@@ -187,7 +187,7 @@ const cases: Case[] = [
         server('r2:3306', { executed: `${U1}:1-12`, received: `${U1}:1-12` }),
       ],
     },
-    refused: `${U1}:13-60 was received by r1:3306 (SQL thread error: Duplicate entry) but is applied nowhere: promoting now would lose it; repair the applier, or accept the loss with --accept-loss ${U1}:13-60`,
+    refused: `${U1}:13-60 was received by r1:3306 (SQL thread error: Duplicate entry) but is applied nowhere a new primary can get it from: promoting now would lose it; repair the applier or rejoin the server, or accept the loss with --accept-loss ${U1}:13-60`,
   },
   {
     name: 'a broken applier whose transactions another replica applied: that one is elected',
@@ -223,13 +223,35 @@ const cases: Case[] = [
         server('r2:3306', { executed: '0-1-10', received: '0-1-10' }),
       ],
     },
-    refused: '0-1-60 was received by r1:3306 (SQL thread error: Duplicate entry) but is applied nowhere: promoting now would lose it; repair the applier, or accept the loss with --accept-loss 0-1-60',
+    refused: '0-1-60 was received by r1:3306 (SQL thread error: Duplicate entry) but is applied nowhere a new primary can get it from: promoting now would lose it; repair the applier or rejoin the server, or accept the loss with --accept-loss 0-1-60',
   },
   {
     name: 'a reachable FAULTY server ahead of the candidates is neither a candidate nor data to keep',
     input: { servers: [oldPrimary(), server('r1:3306', { executed: '0-1-9', received: '0-1-9' }), server('f1:3306', { status: 'FAULTY' })] },
     winner: 'r1:3306',
     reason: 'r1:3306 elected: lowest penalty (0), holds every transaction',
+  },
+  {
+    name: 'a FAULTY replica still receiving from the failing primary holds what no candidate has: owed, refused',
+    input: {
+      servers: [
+        oldPrimary(),
+        server('r1:3306', { executed: '0-1-9', received: '0-1-9' }),
+        server('f1:3306', { status: 'FAULTY', executed: '0-1-10', received: '0-1-10', receivingFromPrimary: true }),
+      ],
+    },
+    refused: '0-1-10 was received by f1:3306 (FAULTY) but is applied nowhere a new primary can get it from: promoting now would lose it; repair the applier or rejoin the server, or accept the loss with --accept-loss 0-1-10',
+  },
+  {
+    name: 'a FAULTY replica receiving from the failing primary that holds nothing more changes nothing',
+    input: {
+      servers: [
+        oldPrimary(),
+        server('r1:3306'),
+        server('f1:3306', { status: 'FAULTY', executed: '0-1-8', received: '0-1-8', receivingFromPrimary: true }),
+      ],
+    },
+    winner: 'r1:3306',
   },
   {
     name: 'a SPARE only: refused unless named',

@@ -35,6 +35,10 @@ test('assessHealth: what is repaired, what is only reported', () => {
     ['a read-only primary (restarted): writable again', [{ ...primary, readOnly: true }, replica()], 4, ['p:1 the primary is read-only [set-writable]']],
     ['a read-only primary a replica is ahead of: an operator fails over', [{ ...primary, readOnly: true }, replica({}, { received: '0-1-11' })], 4,
       ['p:1 the primary is read-only and lacks what r:1 holds (0-1-11): fail over to it (gtidflow failover)']],
+    ['a read-only primary that replicates (a switchover that failed half-way): not opened', [{ ...primary, readOnly: true, replication: replica().replication }, replica()], 4,
+      ['p:1 the primary is read-only and replicates from p:1: an operator decides']],
+    ['a read-only primary while another server is writable: not opened', [{ ...primary, readOnly: true }, replica({ readOnly: false, status: 'FAULTY' })], 4,
+      ['p:1 the primary is read-only while r:1 is writable: an operator decides', 'r:1 FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)']],
     ['FAULTY answering', [primary, replica({ status: 'FAULTY', readOnly: false })], 4, ['r:1 FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)']],
     ['primary down: detection decides', [{ ...primary, reachable: false }, replica()], 4, ['p:1 the primary does not answer (detection decides on failover)']],
   ];

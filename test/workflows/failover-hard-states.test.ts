@@ -3,7 +3,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { getServerState } from '../../activities/server-state';
 import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
-import { followOperation, requestOperation } from '../../client/operations';
+import { followOperation, requestOperation, requestServerChange } from '../../client/operations';
 import { gtidContains } from '../../workflows/logic/gtid';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
 
@@ -63,7 +63,7 @@ test('a broken applier holding acknowledged rows: refused with the GTIDs at stak
   killPrimary();
 
   const refusal = await failover().then(() => 'completed', (e: Error) => e.message);
-  const named = /failover refused: (\S+) was received by 127\.0\.0\.1:\d+ \(SQL thread error: .*Duplicate entry.*\) but is applied nowhere: promoting now would lose it; repair the applier, or accept the loss with --accept-loss (\S+)$/.exec(refusal);
+  const named = /failover refused: (\S+) was received by 127\.0\.0\.1:\d+ \(SQL thread error: .*Duplicate entry.*\) but is applied nowhere a new primary can get it from: promoting now would lose it; repair the applier or rejoin the server, or accept the loss with --accept-loss (\S+)$/.exec(refusal);
   assert.ok(named, refusal);
   assert.equal(named[1], named[2]);
   assert.equal(refusal.split('\n').length, 1);
@@ -132,4 +132,16 @@ test('a replica dying after the promotion becomes FAULTY: the failover rolls for
   assert.deepEqual(memo.servers.map((s) => s.status), ['FAULTY', 'PRIMARY', 'FAULTY']);
   await writeRows(stack, [11]);
   await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3, 10, 11], dead: [0, 2] });
+});
+
+test('a FAULTY replica still streaming from the primary acknowledged rows: owed, the failover refuses rather than lose them', async () => {
+  // Recorded FAULTY by an operator's update-only change, server 2 still replicates and acknowledges.
+  const change = await requestServerChange(stack.temporal.client, stack.name, { address: address(2), status: 'FAULTY', updateOnly: true });
+  await followOperation(stack.temporal.client, change.workflowId, () => undefined);
+  await stack.cluster.sql(1, 'STOP SLAVE IO_THREAD');
+  await writeRows(stack, [500, 501]);
+  killPrimary();
+  const refusal = await failover().then((r) => `completed: ${r.primary}`, (e: Error) => e.message);
+  assert.match(refusal, new RegExp(`failover refused: \\S+ was received by ${address(2).replace(/\./g, '\\.')} \\(FAULTY\\) but is applied nowhere a new primary can get it from`));
+  assert.deepEqual(await rowsOn(2), [1, 2, 3, 500, 501], 'the acknowledged rows are still there to be saved');
 });

@@ -37,6 +37,8 @@ test('a stopped replica, a writable replica, semi-sync on a replica and a missin
   const [primary, r1, r2] = stack.cluster.addresses;
   await stack.cluster.sql(1, 'STOP SLAVE; SET GLOBAL read_only = 0');
   await stack.cluster.sql(2, 'SET GLOBAL rpl_semi_sync_master_enabled = 1');
+  // Registration published view 1: take it away to see it republished.
+  await stack.cluster.sql(0, 'DELETE FROM gtidflow.view');
   const memo = await healthRound();
   const found = problems(memo);
   assert.ok(found.includes(`${r1} a replica is writable [set-read-only]`), found.join('\n'));

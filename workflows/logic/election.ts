@@ -1,4 +1,4 @@
-import { Flavor, gtidDivergent, gtidEqual, gtidIsEmpty, gtidNormalize, gtidSubtract, gtidTransactionCount, gtidUnion } from './gtid';
+import { Flavor, gtidDivergent, gtidIsEmpty, gtidNormalize, gtidSubtract, gtidTransactionCount, gtidUnion } from './gtid';
 import type { ServerStatus } from './status';
 
 export interface ElectionServer {
@@ -12,6 +12,8 @@ export interface ElectionServer {
   sqlError?: string;
   /** Non-empty: transactions that originated on no recorded primary (written locally): the server diverged. */
   errant?: string;
+  /** Its IO thread streamed from the failing primary when the failover froze it: a FAULTY one may have acknowledged writes too. */
+  receivingFromPrimary?: boolean;
 }
 
 export interface ElectionInput {
@@ -44,6 +46,15 @@ const refuse = (reason: string): ElectionResult => ({ ok: false, reason });
 /** True when `holder` has every transaction of `wanted`; the same seq from another MariaDB server is a split, not held. */
 function covers(flavor: Flavor, holder: string, wanted: string): boolean {
   return gtidIsEmpty(flavor, gtidDivergent(flavor, wanted, holder));
+}
+
+/** The very set, origins included (MariaDB's seq-only comparison would take another server's seq for it). */
+function sameSet(flavor: Flavor, a: string, b: string): boolean {
+  try {
+    return gtidNormalize(flavor, a) === gtidNormalize(flavor, b);
+  } catch {
+    return false;
+  }
 }
 
 /** What a replica holds or has received: semi-sync acknowledges on receipt, so all of it is owed (safety rule 2). */
@@ -163,11 +174,11 @@ function unapplied(survivors: ElectionServer[], everything: string, flavor: Flav
   return { lost: gtidSubtract(flavor, everything, ahead), executed: ahead };
 }
 
-function describeLoss(lost: string, survivors: ElectionServer[], flavor: Flavor): string {
-  const holders = survivors.filter((s) => !covers(flavor, s.executed, s.received))
-    .map((s) => `${s.address} (${sqlProblem(s) ?? 'relay log not applied'})`);
-  return `${lost} was received by ${holders.join(', ')} but is applied nowhere: promoting now would lose it; ` +
-    `repair the applier, or accept the loss with --accept-loss ${lost}`;
+function describeLoss(lost: string, owedBy: ElectionServer[], flavor: Flavor): string {
+  const holders = owedBy.filter((s) => s.status === 'FAULTY' || !covers(flavor, s.executed, s.received))
+    .map((s) => `${s.address} (${s.status === 'FAULTY' ? 'FAULTY' : sqlProblem(s) ?? 'relay log not applied'})`);
+  return `${lost} was received by ${holders.join(', ')} but is applied nowhere a new primary can get it from: promoting now would lose it; ` +
+    `repair the applier or rejoin the server, or accept the loss with --accept-loss ${lost}`;
 }
 
 /**
@@ -181,8 +192,11 @@ export function electPrimary(input: ElectionInput): ElectionResult {
     .map((s) => ({ address: s.address, errant: gtidNormalize(flavor, s.errant!) }));
   // A FAULTY server's transactions are suspect (a returning diverged primary): they are not owed to anyone; nor a diverged one's.
   const survivors = servers.filter((s) => s.reachable && s.status !== 'PRIMARY' && s.status !== 'FAULTY' && !isDiverged(s, flavor));
-  const ahead = mostAdvanced(survivors, flavor);
-  if (survivors.length > 0 && !ahead) return refuse(describeDivergence(survivors, flavor));
+  // A FAULTY replica still streaming from the failing primary acknowledged what it received: owed, though it is no candidate.
+  const acknowledging = servers.filter((s) => s.reachable && s.status === 'FAULTY' && s.receivingFromPrimary && !isDiverged(s, flavor));
+  const owedBy = [...survivors, ...acknowledging];
+  const ahead = mostAdvanced(owedBy, flavor);
+  if (owedBy.length > 0 && !ahead) return refuse(describeDivergence(owedBy, flavor));
   const everything = ahead ? owed(ahead, flavor) : '';
   const ctx: Context = { flavor, named, everything };
 
@@ -192,9 +206,9 @@ export function electPrimary(input: ElectionInput): ElectionResult {
   if (namedProblem) return refuse(`cannot promote ${named}: ${namedProblem}`);
 
   const { lost, executed } = unapplied(survivors, everything, flavor);
-  const accepted = !gtidIsEmpty(flavor, lost) && input.acceptLoss !== undefined && gtidEqual(flavor, input.acceptLoss, lost);
+  const accepted = !gtidIsEmpty(flavor, lost) && input.acceptLoss !== undefined && sameSet(flavor, input.acceptLoss, lost);
   if (!gtidIsEmpty(flavor, lost)) {
-    if (!accepted) return refuse(describeLoss(lost, survivors, flavor));
+    if (!accepted) return refuse(describeLoss(lost, owedBy, flavor));
     ctx.everything = executed;
   }
 

@@ -69,6 +69,10 @@ export function assessHealth(input: HealthInput): Finding[] {
  * a failover to that replica is the way, an operator's call.
  */
 function assessReadOnlyPrimary(primary: HealthServer, input: HealthInput): Finding {
+  // Only a primary that replicates from nobody, while no other server takes writes, may be opened again.
+  if (primary.replication) return { server: primary.address, problem: `the primary is read-only and replicates from ${primary.replication.source}: an operator decides` };
+  const open = input.servers.filter((s) => s.address !== primary.address && s.reachable && s.readOnly === false).map((s) => s.address);
+  if (open.length) return { server: primary.address, problem: `the primary is read-only while ${open.join(', ')} is writable: an operator decides` };
   const ahead = input.servers.filter((s) => s.address !== primary.address && s.status !== 'FAULTY' && s.reachable).map((s) => ({
     address: s.address,
     extra: gtidDivergent(input.flavor, gtidUnion(input.flavor, s.executed ?? '', s.replication?.received ?? ''), primary.executed ?? ''),

@@ -21,9 +21,23 @@ function nextPrimaries(state: ClusterState, result: OperationResult): string[] |
   return known.includes(result.primaryOrigin) ? known : [...known, result.primaryOrigin];
 }
 
-/** The origins a cluster's history legitimately holds at registration: the primary's own and every one in its history. */
-export function registeredPrimaries(flavor: Flavor, primary: { originId: string; history: string; executed: string }): string[] {
-  return [...new Set([primary.originId, ...gtidOrigins(flavor, primary.history), ...gtidOrigins(flavor, primary.executed)])].sort();
+interface History {
+  originId: string;
+  history: string;
+  executed: string;
+}
+
+/**
+ * The origins a cluster's history legitimately holds, read off a primary
+ * (at registration, or to learn them again after an update-only promotion):
+ * its own and every one in its history; and an origin its binlog no longer
+ * names (reset, or restored from a backup) that two members or more share,
+ * since a replica's own local write is on that replica alone.
+ */
+export function registeredPrimaries(flavor: Flavor, primary: History, members: History[] = []): string[] {
+  const held = members.map((m) => gtidOrigins(flavor, m.history));
+  const shared = held.flat().filter((origin) => held.filter((origins) => origins.includes(origin)).length >= 2);
+  return [...new Set([primary.originId, ...gtidOrigins(flavor, primary.history), ...gtidOrigins(flavor, primary.executed), ...shared])].sort();
 }
 
 /** Members are the servers that are not FAULTY; joined/left compare with the last view. */
