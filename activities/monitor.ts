@@ -1,5 +1,6 @@
 import { judgePrimary, type QuorumResult, type ReplicaView } from '../workflows/logic/quorum';
 import { formatAddress } from '../workflows/logic/address';
+import type { Warning, WarningCode } from '../workflows/logic/warnings';
 import { heartbeat, throwIfCancelled } from './context';
 import type { Access } from './db/connection';
 import { probeServer } from './server-state';
@@ -16,12 +17,12 @@ export interface MonitorArgs {
   /** Consecutive failed probes before the replicas are asked. */
   threshold: number;
   /** A warning the cluster already shows: not reported again while it lasts. */
-  knownWarning?: string;
+  knownWarning?: WarningCode;
 }
 
 export type MonitorEvent =
   | { kind: 'primary-dead'; reason: string; detectedAfterMs: number }
-  | { kind: 'warning'; reason: string }
+  | { kind: 'warning'; warning: Warning }
   | { kind: 'warning-cleared' }
   | { kind: 'faulty-writable'; address: string };
 
@@ -50,8 +51,9 @@ export async function monitorPrimary(args: MonitorArgs): Promise<MonitorEvent> {
     if (failures >= args.threshold) {
       const verdict = await askReplicas(args, probeAccess, failures);
       if (verdict.verdict === 'dead') return { kind: 'primary-dead', reason: verdict.reason, detectedAfterMs: Date.now() - firstFailureAt };
-      if (verdict.verdict === 'unreachable-from-manager' && args.knownWarning !== verdict.reason) {
-        return { kind: 'warning', reason: `primary ${args.primary} unreachable from the manager only: ${verdict.reason}` };
+      if (verdict.verdict === 'unreachable-from-manager' && args.knownWarning !== 'manager-cut-off') {
+        const text = `primary ${args.primary} unreachable from the manager only: ${verdict.reason}`;
+        return { kind: 'warning', warning: { code: 'manager-cut-off', server: args.primary, text } };
       }
     }
     if (round % 5 === 0) {

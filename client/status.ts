@@ -3,6 +3,7 @@ import type { Access } from '../activities/db/connection';
 import { probeServer } from '../activities/server-state';
 import { formatAddress } from '../workflows/logic/address';
 import { ASYNC_PRIMARY } from '../workflows/logic/health';
+import type { Warning } from '../workflows/logic/warnings';
 import type { memoOf } from '../workflows/memo';
 import { clusterWorkflowId } from './cluster-apply';
 
@@ -13,7 +14,7 @@ export interface ClusterStatus {
   servers: { address: string; status: string; readOnly: boolean | null; replicatingFrom: string | null; gtid: string | null; penalty: number; error?: string }[];
   operation: ReturnType<typeof memoOf>['operation'];
   lastOperation: ReturnType<typeof memoOf>['lastOperation'];
-  warnings: string[];
+  warnings: Warning[];
   health: ReturnType<typeof memoOf>['health'];
 }
 
@@ -40,7 +41,9 @@ export async function clusterStatus(client: Client, cluster: string): Promise<Cl
       : { address: s.address, status: s.status, readOnly: null, replicatingFrom: null, gtid: null, penalty: s.penalty, error: live.error };
   }));
   // Semi-sync is what keeps an acknowledged write on a replica: without it a failover may lose some.
-  const warnings = asynchronous ? [...memo.warnings, `${ASYNC_PRIMARY} (semi-sync is not active on ${memo.primary})`] : memo.warnings;
+  const warnings: Warning[] = asynchronous
+    ? [...memo.warnings, { code: 'primary-async', server: memo.primary, text: `${ASYNC_PRIMARY} (semi-sync is not active on ${memo.primary})` }]
+    : memo.warnings;
   return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation, warnings, health: memo.health };
 }
 
@@ -56,7 +59,7 @@ export function formatStatus(status: ClusterStatus): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return [
     `cluster ${status.cluster}: view ${status.viewId}, primary ${status.primary}, ${op}${last}`,
-    ...status.warnings.map((w) => `WARNING: ${w}`),
+    ...status.warnings.map((w) => `WARNING: ${w.text}`),
     ...(status.health ? [`health at ${status.health.at}: ${status.health.findings.length ? '' : 'healthy'}`,
       ...status.health.findings.map((f) => `  ${f.server}: ${f.problem}${f.repair ? ` (repaired: ${f.repair})` : ''}`)] : []),
     ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()),

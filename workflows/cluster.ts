@@ -8,6 +8,7 @@ import { rootCauseMessage } from './errors';
 import { memoOf } from './memo';
 import { recordOperation, trimViews } from './logic/views';
 import { FAULTY_ANSWERING } from './logic/health';
+import type { Warning } from './logic/warnings';
 import { admit, watchMayRun, watchRunsDuring } from './logic/admission';
 import { planServerChange, type ServerChange } from './logic/server-changes';
 import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation, ServerRecord } from './model';
@@ -165,7 +166,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
   setHandler(healthRound, () => void admitNow({ kind: 'health' }));
 
   setHandler(acknowledge, () => {
-    state = { ...state, lastAutomaticFailoverAt: null, warnings: state.warnings.filter((w) => !w.includes('automatic failover')) };
+    state = { ...state, lastAutomaticFailoverAt: null, warnings: state.warnings.filter((w) => w.code !== 'failover-withheld') };
     publish();
     return `automatic failover of ${state.config.name} re-armed`;
   });
@@ -194,13 +195,13 @@ export async function cluster(initial: ClusterState): Promise<void> {
     if (watchScope && JSON.stringify(watchTargets(state)) !== watching) watchScope.cancel();
   };
 
-  const warn = (warnings: string[]) => {
+  const warn = (warnings: Warning[]) => {
     state = { ...state, warnings };
     publish();
   };
 
   const react = async (event: MonitorEvent) => {
-    if (event.kind === 'warning') return warn([event.reason]);
+    if (event.kind === 'warning') return warn([event.warning]);
     if (event.kind === 'warning-cleared') return warn([]);
     if (event.kind === 'faulty-writable') return fenceReturned(state, event.address);
     metricMeter.createHistogram('gtidflow_detection_latency', 'int', 'ms', 'first failed probe to a dead verdict')
@@ -210,7 +211,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
     if (why) {
       // Nothing to do by ourselves: say so, and look again when the cluster changes or a minute has passed.
       const viewId = state.viewId;
-      warn([`primary ${state.primary} is dead (${event.reason}); no automatic failover: ${why}`]);
+      warn([{ code: 'failover-withheld', server: state.primary, text: `primary ${state.primary} is dead (${event.reason}); no automatic failover: ${why}` }]);
       await condition(() => state.viewId !== viewId || !automaticFailoverBlocked(state, Date.now()), '1 minute');
       return;
     }

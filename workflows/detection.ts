@@ -39,7 +39,7 @@ export async function watchOnce(state: ClusterState, scope: CancellationScope): 
       access: state.config.access,
       intervalMs: policies.probeIntervalMs,
       threshold: policies.probeFailures,
-      knownWarning: state.warnings.find((w) => w.includes('unreachable from the manager only')),
+      knownWarning: state.warnings.find((w) => w.code === 'manager-cut-off')?.code,
     }));
   } catch (err) {
     if (isCancellation(err)) return undefined;

@@ -1,5 +1,6 @@
 import type { Access } from '../activities/db/connection';
 import type { ServerStatus } from './logic/status';
+import type { Warning } from './logic/warnings';
 
 /** What the cluster workflow records; plain JSON (no Map/Set) so it travels as memo, query and continue-as-new input. */
 
@@ -101,7 +102,7 @@ export interface ClusterState {
   operationCount: number;
   lastOperation: { id: number; kind: OperationKind; outcome: 'completed' | 'failed'; message: string; at: string } | null;
   /** What detection wants an operator to see (manager cut off, failover blocked, ...). */
-  warnings: string[];
+  warnings: Warning[];
   /** When detection last failed over by itself; cleared by an operator's acknowledgement. */
   lastAutomaticFailoverAt: string | null;
   /**
