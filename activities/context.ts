@@ -21,3 +21,11 @@ export function throwIfCancelled(): void {
   const ctx = activityContext();
   if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
 }
+
+/** Runs `stop` if the workflow cancels this activity (seen at a heartbeat); the returned function unsubscribes. */
+export function onCancel(stop: () => void): () => void {
+  const signal = activityContext()?.cancellationSignal;
+  if (!signal) return () => undefined;
+  signal.addEventListener('abort', stop);
+  return () => signal.removeEventListener('abort', stop);
+}

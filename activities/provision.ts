@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseAddress } from '../workflows/logic/address';
-import { heartbeat } from './context';
+import { heartbeat, onCancel } from './context';
 import { Credentials, resolveCredentials } from './db/credentials';
 import type { Db } from './db/connection';
 import type { Flavor } from './db/flavor';
@@ -86,18 +86,20 @@ async function dumpAndLoad(defaults: string, source: string, target: string): Pr
   const dump = spawn('mariadb-dump', [
     `--defaults-extra-file=${defaults}`, `--host=${from.host}`, `--port=${from.port}`,
     '--single-transaction', '--gtid', '--master-data=1', '--all-databases', '--routines', '--events', '--triggers',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const load = spawn('mariadb', [
     `--defaults-extra-file=${defaults}`, `--host=${to.host}`, `--port=${to.port}`, '--init-command=SET SESSION sql_log_bin = 0',
-  ], { stdio: ['pipe', 'ignore', 'pipe'] });
+  ], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   dump.stdout.pipe(load.stdin);
   const beat = setInterval(() => heartbeat({ provisioning: target, from: source }), 2_000);
+  const unsubscribe = onCancel(() => [dump, load].forEach(killGroup));
   try {
     const [dumped, loaded] = await Promise.all([exitOf(dump, 'mariadb-dump'), exitOf(load, 'mariadb')]);
     if (dumped) throw ApplicationFailure.retryable(`dump of ${source} failed: ${dumped}`, 'ProvisionFailed');
     if (loaded) throw ApplicationFailure.retryable(`load into ${target} failed: ${loaded}`, 'ProvisionFailed');
   } finally {
     clearInterval(beat);
+    unsubscribe();
   }
 }
 
@@ -110,13 +112,25 @@ async function runOperatorScript(command: string, defaults: string, source: stri
   const child = spawn('/bin/sh', ['-c', command], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, GTIDFLOW_SOURCE: source, GTIDFLOW_TARGET: target, GTIDFLOW_CLIENT_DEFAULTS: defaults },
+    detached: true, // its own process group: a cancellation stops the script and everything it started
   });
   const beat = setInterval(() => heartbeat({ provisioning: target, script: command }), 2_000);
+  const unsubscribe = onCancel(() => killGroup(child));
   try {
     const failed = await exitOf(child, command);
     if (failed) throw ApplicationFailure.nonRetryable(`provisioning script failed: ${failed}`, 'ProvisionFailed');
   } finally {
     clearInterval(beat);
+    unsubscribe();
+  }
+}
+
+/** A cancelled copy (a failover preempting the operation) stops at once rather than writing on; each child leads its own process group. */
+function killGroup(child: ReturnType<typeof spawn>): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
 

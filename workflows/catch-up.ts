@@ -5,7 +5,7 @@ import { activity, waiting } from './steps';
 
 /** Copies `source` onto `address` (a long step: hours for a big dataset, heartbeating). */
 export async function provisionFrom(input: OperationInput, address: string, source: string, method: ProvisionMethod): Promise<void> {
-  await activity('provision', `copy ${source} onto ${address}`, { startToCloseTimeout: '6 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 3 } })(
+  await activity('provision', `copy ${source} onto ${address}`, { startToCloseTimeout: '6 hours', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 3 } })(
     { address, access: input.config.access, source, method });
 }
 

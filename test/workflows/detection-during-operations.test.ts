@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { before, test } from 'node:test';
@@ -32,10 +33,14 @@ async function until<T>(what: string, deadline: number, check: () => Promise<T |
   }
 }
 
+/** A provisioning script this file alone runs, so its process can be looked for. */
+const SCRIPT = 'sleep 60.25';
+const scriptRunning = () => spawnSync('pgrep', ['-f', SCRIPT]).status === 0;
+
 test('kill -9 of the primary while a server add provisions for a minute: failover within seconds, the add cancelled', async (t) => {
   const index = await stack.cluster.addServer();
   const address = stack.cluster.addresses[index];
-  const started = await requestMembership(stack.temporal.client, stack.name, 'addServer', { address, provision: 'script:sleep 60', status: 'SECONDARY', penalty: 0 });
+  const started = await requestMembership(stack.temporal.client, stack.name, 'addServer', { address, provision: `script:${SCRIPT}`, status: 'SECONDARY', penalty: 0 });
   const add = stack.temporal.client.workflow.getHandle(started.workflowId);
   // The provisioning script runs: its activity is pending on the add workflow.
   await until('the provisioning to start', Date.now() + 30_000, async () => {
@@ -74,5 +79,7 @@ test('kill -9 of the primary while a server add provisions for a minute: failove
   assert.deepEqual(memo.servers.map((s) => s.address), stack.cluster.addresses.slice(0, 3));
   const routes = await readRoutes({ router: stack.router.router });
   assert.ok(!routes.readers.includes(address) && !routes.writer.includes(address), 'the new server is not routed');
+  // The copy itself stopped with its operation, rather than writing on into the new server.
+  await until('the provisioning script to stop', Date.now() + 45_000, async () => (scriptRunning() ? undefined : true));
   await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3, 4], dead: [0, index] });
 });
