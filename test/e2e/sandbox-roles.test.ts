@@ -1,29 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
 import type { SandboxProcess } from '../../client/sandbox/status';
 import { gtidflow } from '../harness/cli';
-import { tempDir } from '../harness/tempdir';
+import { testSandbox } from '../harness/sandbox';
 
 /**
  * Only the conductor decides roles (safety rule 11 of the safety issue):
  * `sandbox up`, run to bring back a worker killed in the middle of a
  * switchover, only starts processes; it never makes a server writable.
  */
-const home = tempDir('sandbox-roles');
-const env = { GTIDFLOW_HOME: home, TEMPORAL_ADDRESS: '' };
+const sandbox = testSandbox('sandbox-roles');
+const { env, up } = sandbox;
 let endpoints: SandboxEndpoints;
-
-async function up(): Promise<SandboxEndpoints> {
-  const result = await gtidflow(['sandbox', 'up', '--json'], env);
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as SandboxEndpoints;
-}
 
 async function root<T>(port: number, work: (conn: Awaited<ReturnType<typeof rootConnection>>) => Promise<T>): Promise<T> {
   const conn = await rootConnection(port);
@@ -34,15 +27,19 @@ async function root<T>(port: number, work: (conn: Awaited<ReturnType<typeof root
   }
 }
 
-const writable = async (port: number) => root(port, async (c) => Number(((await c.query('SELECT @@read_only AS ro'))[0] as { ro: number }[])[0].ro) === 0);
+/** Whether the server takes writes; asked again when the switchover's fence ends the asking session itself. */
+async function writable(port: number): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await root(port, async (c) => Number(((await c.query('SELECT @@read_only AS ro'))[0] as { ro: number }[])[0].ro) === 0);
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
+}
 
 before(async () => {
   endpoints = await up();
-});
-
-after(async () => {
-  await gtidflow(['sandbox', 'down'], env);
-  fs.rmSync(home, { recursive: true, force: true });
 });
 
 test('a fresh sandbox is bootstrapped by the conductor: one writable server, the recorded primary, view 1 published', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import * as mysql from 'mysql2/promise';
 import { sleep } from '../../client/local/ports';
@@ -8,18 +8,12 @@ import { isRunning } from '../../client/local/processes';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
 import type { SandboxProcess } from '../../client/sandbox/status';
 import { gtidflow } from '../harness/cli';
-import { tempDir } from '../harness/tempdir';
+import { testSandbox } from '../harness/sandbox';
 
 /** The sandbox as an operator runs it: the CLI in its own processes, a state dir of its own. */
-const home = tempDir('sandbox');
-const env = { GTIDFLOW_HOME: home, TEMPORAL_ADDRESS: '' };
+const sandbox = testSandbox('sandbox');
+const { env, up } = sandbox;
 let endpoints: SandboxEndpoints;
-
-async function up(): Promise<SandboxEndpoints> {
-  const result = await gtidflow(['sandbox', 'up', '--json'], env);
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as SandboxEndpoints;
-}
 
 function appConnection(port: number) {
   const { app } = endpoints.credentials;
@@ -45,11 +39,6 @@ async function waitForRows(port: number, sql: string, count: number): Promise<un
 
 before(async () => {
   endpoints = await up();
-});
-
-after(async () => {
-  await gtidflow(['sandbox', 'down'], env);
-  fs.rmSync(home, { recursive: true, force: true });
 });
 
 test('up --json names Temporal, the cluster, its endpoints and password files, and no password', () => {

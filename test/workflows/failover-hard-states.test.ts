@@ -1,26 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { after, beforeEach, test } from 'node:test';
 import { getServerState } from '../../activities/server-state';
 import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
 import { followOperation, requestOperation, requestServerChange } from '../../client/operations';
 import { gtidContains } from '../../workflows/logic/gtid';
-import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
+import { assertHealthy, conductorMemo, resetStack, TestStack, writeRows } from '../harness/stack';
+import { quietStack } from '../harness/quiet-stack';
 
 /**
  * Failovers from hard states (safety rules 2, 3, 9): an applier stopped or
  * broken holding acknowledged rows, a replica that wrote on its own, a
  * replica dying after the promotion. Detection is off: the test asks.
  */
+const quiet = quietStack();
 let stack: TestStack;
 
-before(async () => {
-  stack = await startTestStack(3);
-  stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
-  await stack.temporal.runWorker();
-});
-
 beforeEach(async () => {
+  stack = quiet();
   setPenalties([0, 0, 0]);
   await resetStack(stack);
   await writeRows(stack, [1, 2, 3]);

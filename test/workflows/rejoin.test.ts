@@ -1,22 +1,19 @@
 import assert from 'node:assert/strict';
-import { before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { sleep } from '../../client/local/ports';
 import { readRoutes } from '../../activities/router/haproxy';
 import { getServerState } from '../../activities/server-state';
 import { followOperation, requestOperation, requestRejoin, requestServerChange } from '../../client/operations';
 import { formatAddress } from '../../workflows/logic/address';
-import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
+import { assertHealthy, conductorMemo, resetStack, TestStack, writeRows } from '../harness/stack';
+import { quietStack } from '../harness/quiet-stack';
 
 /** A returning old primary: back as SECONDARY with every row, or refused when it diverged (then re-provisioned). */
+const quiet = quietStack();
 let stack: TestStack;
 
-before(async () => {
-  stack = await startTestStack(3);
-  stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
-  await stack.temporal.runWorker();
-});
-
 beforeEach(async () => {
+  stack = quiet();
   await resetStack(stack);
   await writeRows(stack, [1, 2, 3]);
 });

@@ -1,22 +1,19 @@
 import assert from 'node:assert/strict';
-import { before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { readRoutes } from '../../activities/router/haproxy';
 import { getServerState } from '../../activities/server-state';
 import { followOperation, requestServerChange } from '../../client/operations';
 import type { ServerChange } from '../../workflows/logic/server-changes';
 import { STATUSES, type ServerStatus } from '../../workflows/logic/status';
-import { conductorMemo, resetStack, startTestStack, TestStack } from '../harness/stack';
+import { conductorMemo, resetStack, TestStack } from '../harness/stack';
+import { quietStack } from '../harness/quiet-stack';
 
 /** Day-to-day changes of recorded servers: the status matrix, penalties, capabilities, update-only. */
+const quiet = quietStack();
 let stack: TestStack;
 
-before(async () => {
-  stack = await startTestStack(3);
-  stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
-  await stack.temporal.runWorker();
-});
-
 beforeEach(async () => {
+  stack = quiet();
   await resetStack(stack);
 });
 
