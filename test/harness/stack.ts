@@ -33,7 +33,9 @@ export async function startTestStack(size: number, name = 'itest'): Promise<Test
     router: { haproxy: router.router },
   };
   await cluster.sql(0, 'CREATE TABLE IF NOT EXISTS app.rows (id INT PRIMARY KEY); ' +
-    'CREATE TABLE IF NOT EXISTS app.locks (k INT PRIMARY KEY, v INT NOT NULL)');
+    'CREATE TABLE IF NOT EXISTS app.locks (k INT PRIMARY KEY, v INT NOT NULL); ' +
+    // The writer load's rows (test/harness/writer.ts), each with the server that committed it.
+    'CREATE TABLE IF NOT EXISTS app.writes (id INT PRIMARY KEY, server_id INT NOT NULL)');
   return { name, cluster, temporal, router, spec };
 }
 
@@ -52,7 +54,7 @@ export async function resetStack(stack: TestStack): Promise<void> {
   // One history again: the same data everywhere, kept out of the binlogs, and empty GTID positions.
   for (const i of cluster.servers.keys()) {
     await cluster.sql(i, 'SET GLOBAL read_only = 1; STOP SLAVE; RESET SLAVE ALL; SET SESSION sql_log_bin = 0; ' +
-      'DROP DATABASE IF EXISTS gtidflow; DELETE FROM app.rows; REPLACE INTO app.locks VALUES (1, 0); RESET MASTER; SET GLOBAL gtid_slave_pos = ""');
+      'DROP DATABASE IF EXISTS gtidflow; DELETE FROM app.rows; DELETE FROM app.writes; REPLACE INTO app.locks VALUES (1, 0); RESET MASTER; SET GLOBAL gtid_slave_pos = ""');
   }
   await resetTopology(cluster);
   await routeWriter({ router: stack.router.router, writer: cluster.addresses[0], readers: cluster.addresses.slice(1) });
