@@ -37,7 +37,8 @@ Promise<{ record: RoundRecord; checksum?: Checksum }> {
   const problems: string[] = [];
   const before = await sandbox.status();
   const from = round * ROUND_IDS;
-  const load = new WriterLoad({ router: { writerPort: sandbox.endpoints.clusters[0].writer.port }, cluster: { accounts: { app: sandbox.endpoints.credentials.app } } } as never, from, { retryPauseMs: 50, queryTimeoutMs: 30_000 });
+  // An insert may wait 30 s, longer than the semi-sync timeout (10 s) and any SIGSTOP: an OK a thawed old primary sends late still reaches the client.
+  const load = new WriterLoad(() => sandbox.appConnection(), from, { retryPauseMs: 50, queryTimeoutMs: 30_000 });
   let result: FaultResult;
   let healed: HealResult;
   try {

@@ -46,7 +46,8 @@ export class WriterLoad {
   private readonly retryPauseMs: number;
   private readonly queryTimeoutMs: number;
 
-  constructor(private readonly stack: TestStack, private nextId = 1, options: WriterOptions = {}) {
+  /** `target`: a test stack (its writer endpoint), or any way to open a session as the application (the chaos harness's sandbox). */
+  constructor(private readonly target: TestStack | (() => Promise<mysql.Connection>), private nextId = 1, options: WriterOptions = {}) {
     this.pauseMs = options.pauseMs ?? 0;
     this.retryPauseMs = options.retryPauseMs ?? 5;
     this.queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
@@ -65,7 +66,7 @@ export class WriterLoad {
       const id = this.nextId++;
       try {
         if (!conn) {
-          conn = await writerSession(this.stack);
+          conn = await (typeof this.target === 'function' ? this.target() : writerSession(this.target));
           conn.on('error', () => undefined);
           // The OK packet of each insert then carries its GTID (MariaDB session tracking).
           await conn.query("SET SESSION session_track_system_variables = 'last_gtid'");
