@@ -4,6 +4,7 @@ import {
 } from '@temporalio/workflow';
 import type { MonitorEvent } from '../activities/monitor';
 import { automaticFailoverBlocked, fenceReturned, watchOnce, watchTargets } from './detection';
+import { promotedSignal } from './signals';
 import { rootCauseMessage } from './errors';
 import { memoOf } from './memo';
 import { recordOperation, trimViews } from './logic/views';
@@ -185,15 +186,23 @@ export async function cluster(initial: ClusterState): Promise<void> {
     for (;;) {
       await condition(() => !continuingAsNew && state.bootstrapped !== false && state.config.policies.failover !== 'off' && watchMayRun(state.operation ?? undefined, queue));
       watchScope = new CancellationScope();
-      watching = JSON.stringify(watchTargets(state));
-      const event = await watchOnce(state, watchScope);
+      watching = JSON.stringify(watchTargets(state, watchedPrimary()));
+      const event = await watchOnce(state, watchScope, watchedPrimary());
       watchScope = undefined;
       if (event) await react(event);
     }
   };
   const restartWatchIfChanged = () => {
-    if (watchScope && JSON.stringify(watchTargets(state)) !== watching) watchScope.cancel();
+    if (watchScope && JSON.stringify(watchTargets(state, watchedPrimary())) !== watching) watchScope.cancel();
   };
+  // A switchover past its promotion: the candidate is the primary to watch, before the conductor records it.
+  let promoted: { operation: number; primary: string } | undefined;
+  const watchedPrimary = () => (promoted && promoted.operation === running?.op.id ? promoted.primary : state.primary);
+  setHandler(promotedSignal, (primary) => {
+    if (running?.op.kind !== 'switchover') return;
+    promoted = { operation: running.op.id, primary };
+    restartWatchIfChanged();
+  });
 
   const warn = (warnings: Warning[]) => {
     state = { ...state, warnings };

@@ -17,10 +17,10 @@ const { monitorPrimary } = proxyActivities<typeof activities>({
 });
 
 /** Whom the watch looks at: the primary, the replicas that vote on its death, the FAULTY servers that must stay fenced. */
-export function watchTargets(state: ClusterState): { primary: string; replicas: string[]; faulty: string[] } {
+export function watchTargets(state: ClusterState, primary = state.primary): { primary: string; replicas: string[]; faulty: string[] } {
   return {
-    primary: state.primary,
-    replicas: state.servers.filter((s) => s.address !== state.primary && s.status !== 'FAULTY').map((s) => s.address),
+    primary,
+    replicas: state.servers.filter((s) => s.address !== primary && s.status !== 'FAULTY').map((s) => s.address),
     faulty: state.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address),
   };
 }
@@ -30,12 +30,12 @@ export function watchTargets(state: ClusterState): { primary: string; replicas: 
  * switchover or failover starts, or the servers changed and the watch
  * restarts on the new ones).
  */
-export async function watchOnce(state: ClusterState, scope: CancellationScope): Promise<MonitorEvent | undefined> {
+export async function watchOnce(state: ClusterState, scope: CancellationScope, primary = state.primary): Promise<MonitorEvent | undefined> {
   const { policies } = state.config;
   try {
     return await scope.run(() => monitorPrimary({
       cluster: state.config.name,
-      ...watchTargets(state),
+      ...watchTargets(state, primary),
       access: state.config.access,
       intervalMs: policies.probeIntervalMs,
       threshold: policies.probeFailures,

@@ -1,4 +1,5 @@
-import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { promotedSignal } from './signals';
 import { rootCauseMessage } from './errors';
 import { chooseSwitchoverCandidate } from './logic/switchover-candidate';
 import { readServers } from './read-servers';
@@ -76,6 +77,7 @@ export async function switchover(input: OperationInput): Promise<OperationResult
   await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access });
   // The point of no return: from here on the switchover rolls forward (safety rule 9), even when a failover preempts it.
   const after = await pastPointOfNoReturn(async () => {
+    await tellConductorPromoted(candidate);
     step(`pointing the replicas and ${oldPrimary} at ${candidate}`);
     const followers = [
       ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((address) => ({ address })),
@@ -91,6 +93,12 @@ export async function switchover(input: OperationInput): Promise<OperationResult
   const candidateState = states.find((s) => s.address === candidate);
   const primaryOrigin = candidateState?.reachable ? candidateState.originId : undefined;
   return { primary: candidate, servers: after, summary: `switchover from ${oldPrimary} to ${candidate}`, primaryOrigin };
+}
+
+/** The conductor's watch moves to the new primary now, not when the switchover ends. */
+async function tellConductorPromoted(candidate: string): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (parent) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(promotedSignal, candidate).catch(() => undefined);
 }
 
 /** Without reading servers: the least penalised SECONDARY as recorded. */

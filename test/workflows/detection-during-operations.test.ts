@@ -4,7 +4,8 @@ import type { ChildProcess } from 'node:child_process';
 import { before, test } from 'node:test';
 import { readRoutes } from '../../activities/router/haproxy';
 import { sleep } from '../../client/local/ports';
-import { followOperation, requestMembership } from '../../client/operations';
+import { followOperation, requestMembership, requestOperation } from '../../client/operations';
+import { rootConnection } from '../../client/local/mariadb';
 import { atEnd } from '../harness/cleanup';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows, writerSession } from '../harness/stack';
 
@@ -20,8 +21,6 @@ before(async () => {
   atEnd(async () => {
     worker.kill('SIGKILL');
   });
-  await resetStack(stack);
-  await writeRows(stack, [1, 2, 3]);
 });
 
 async function until<T>(what: string, deadline: number, check: () => Promise<T | undefined>): Promise<T> {
@@ -33,11 +32,44 @@ async function until<T>(what: string, deadline: number, check: () => Promise<T |
   }
 }
 
+test('kill -9 of the primary while a switchover waits for its candidate: a failover preempts it within seconds', async () => {
+  await resetStack(stack);
+  await writeRows(stack, [1, 2, 3]);
+  const candidate = 1;
+  // A row lock held on the candidate stalls its applier, so the switchover waits on it, the old primary fenced.
+  const lock = await rootConnection(stack.cluster.servers[candidate].port);
+  lock.on('error', () => undefined);
+  await lock.query('START TRANSACTION');
+  await lock.query('SELECT * FROM app.locks WHERE k = 1 FOR UPDATE');
+  await stack.cluster.sql(0, 'UPDATE app.locks SET v = v + 1 WHERE k = 1');
+  const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'switchover', candidate: stack.cluster.addresses[candidate] });
+  const steps: string[] = [];
+  const switchover = followOperation(stack.temporal.client, started.workflowId, (step) => steps.push(step)).then(() => 'completed', (e: Error) => e.message);
+  await until('the switchover to wait for its candidate', Date.now() + 20_000, async () => (steps.some((st) => st.startsWith('waiting for')) ? true : undefined));
+
+  process.kill(stack.cluster.servers[0].pid, 'SIGKILL');
+  const killedAt = Date.now();
+  // Before, the watch slept through the switchover: nothing happened until its catch-up timed out.
+  await until('a failover to start', killedAt + 12_000, async () => ((await conductorMemo(stack)).operation?.kind === 'failover' ? true : undefined));
+  await lock.query('ROLLBACK');
+  await lock.end();
+  assert.match(await switchover, /cancel/i);
+  const memo = await until('the failover to end', Date.now() + 60_000, async () => {
+    const m = await conductorMemo(stack);
+    return m.operation === null && m.viewId === 2 ? m : undefined;
+  });
+  assert.match(memo.lastOperation?.message ?? '', /failover from/);
+  await writeRows(stack, [4]);
+  await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3, 4], dead: [0] });
+});
+
 /** A provisioning script this file alone runs, so its process can be looked for. */
 const SCRIPT = 'sleep 60.25';
 const scriptRunning = () => spawnSync('pgrep', ['-f', SCRIPT]).status === 0;
 
 test('kill -9 of the primary while a server add provisions for a minute: failover within seconds, the add cancelled', async (t) => {
+  await resetStack(stack);
+  await writeRows(stack, [1, 2, 3]);
   const index = await stack.cluster.addServer();
   const address = stack.cluster.addresses[index];
   const started = await requestMembership(stack.temporal.client, stack.name, 'addServer', { address, provision: `script:${SCRIPT}`, status: 'SECONDARY', penalty: 0 });

@@ -17,14 +17,13 @@ export type Admission =
 
 /**
  * Safety rule 8: detection never sleeps. The watch keeps running during
- * every operation except the two that move the primary themselves: a
- * failover (it is the reaction) and a switchover (short, and it moves the
- * primary the watch looks at; pausing the watch for its seconds is accepted
- * for now, a failover requested by an operator still preempts it); and a
- * bootstrap, which makes the replication the watch's quorum relies on.
+ * every operation but a failover (it is the reaction) and a bootstrap
+ * (which makes the replication the watch's quorum relies on); during a
+ * switchover it watches the old primary, then the candidate once the
+ * switchover says it promoted it.
  */
 export function watchRunsDuring(kind: OperationKind): boolean {
-  return kind !== 'switchover' && kind !== 'failover' && kind !== 'bootstrap';
+  return kind !== 'failover' && kind !== 'bootstrap';
 }
 
 /** Whether the watch may run while these operations run or wait to run. */
