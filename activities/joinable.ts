@@ -22,11 +22,12 @@ const ER_SOURCE_FATAL_READING_BINLOG = 1236;
  * if the source already refused its position with error 1236.
  */
 export async function checkJoinable(args: ServerArgs & { source: string }): Promise<JoinableResult> {
-  const sourceExecuted = await withFlavor(args.source, args.access, (db, flavor) => flavor.executed(db));
   const { host, port } = parseAddress(args.source);
   return withFlavor(args.address, args.access, async (db, flavor) => {
     const result = { address: args.address, source: args.source };
+    // The server before its source: read the other way round, a replica streaming under load looks ahead of it (DESIGN.md).
     const executed = await flavor.executed(db);
+    const sourceExecuted = await withFlavor(args.source, args.access, (sourceDb, sourceFlavor) => sourceFlavor.executed(sourceDb));
     const divergent = gtidDivergent(flavor.name, executed, sourceExecuted);
     if (divergent) {
       return { ...result, joinable: false, divergent, reason: `${args.address} has transactions ${args.source} lacks: ${divergent}` };

@@ -6,6 +6,7 @@ import { changeSource, stopReplication } from '../../activities/replication';
 import { setReadOnly } from '../../activities/read-only';
 import { getServerState } from '../../activities/server-state';
 import { waitForGtid } from '../../activities/wait-for-gtid';
+import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
 import { activityRunner } from '../harness/activity';
 import { resetTopology, startTestCluster, TestCluster, waitForReplicas } from '../harness/cluster';
@@ -90,4 +91,27 @@ test('a divergence positions cannot show (the new primary went further) is caugh
   assert.match(result.reason, /refused/);
   // Nothing of the new primary's was applied on the diverged server.
   assert.deepEqual((await cluster.sql(0, "SELECT COUNT(*) AS n FROM t.j WHERE origin LIKE 'new primary%'"))[0].n, 0);
+});
+
+test('a replica streaming from its primary under writes is joinable every time (read the server before its source)', async () => {
+  let writing = true;
+  const writes = (async () => {
+    const conn = await rootConnection(cluster.servers[0].port);
+    try {
+      while (writing) await conn.query("INSERT INTO t.j (origin) VALUES ('load')");
+    } finally {
+      await conn.end();
+    }
+  })();
+  try {
+    const refused: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const check = await run(checkJoinable, { ...server(1), source: cluster.addresses[0] });
+      if (!check.joinable) refused.push(check.reason);
+    }
+    assert.deepEqual(refused, []);
+  } finally {
+    writing = false;
+    await writes;
+  }
 });

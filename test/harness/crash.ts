@@ -16,11 +16,6 @@ export interface CrashScenario {
   fault?(stack: TestStack): Promise<void>;
   start(stack: TestStack): Promise<{ workflowId: string }>;
   check(stack: TestStack): Promise<void>;
-  /**
-   * Runs on a quiet cluster instead, for the reason given: only for an
-   * operation that a known bug breaks under load, until the bug is fixed.
-   */
-  withoutWriter?: string;
 }
 
 export interface CaseResult {
@@ -79,13 +74,6 @@ export function crashTestFile(scenario: CrashScenario): {
     await resetStack(stack);
     await writeRows(stack, [1, 2, 3]);
     await scenario.prepare?.(stack);
-    if (scenario.withoutWriter) {
-      const { workflowId } = await scenario.start(stack);
-      await interrupt?.(workflowId);
-      await followOperation(stack.temporal.client, workflowId, () => undefined);
-      await scenario.check(stack);
-      return { workflowId, writes: `no client writing: ${scenario.withoutWriter}` };
-    }
     const primaryBefore = (await conductorMemo(stack)).primary;
     // A steady few hundred writes a second: a write in every step's window, without a backlog that
     // a server being added or rejoined needs many seconds to apply.

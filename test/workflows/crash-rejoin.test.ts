@@ -17,8 +17,4 @@ crashTestFile({
     assert.equal((await conductorMemo(stack)).servers[0].status, 'SECONDARY');
     await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3] });
   },
-  // Under load, the worker killed after changeSource: the new worker's checkJoinable reads the primary, then
-  // the rejoining server, which has meanwhile applied more, looks ahead ("has transactions the primary lacks")
-  // and the rejoin is refused. Remove once activities/joinable.ts reads the server before its source.
-  withoutWriter: 'checkJoinable refuses a replica streaming under load (reads the source first)',
 });
