@@ -7,7 +7,7 @@ import { runChaos } from '../chaos/run';
  * random): four faults in a fixed order on a sandbox of its own, each
  * healed by operator commands and checked under a continuous writer.
  */
-test('chaos, short: killed primary, failover during a switchover, killed worker, killed replica: nothing lost, no split brain, converged', { timeout: 300_000 }, async (t) => {
+test('chaos, short: killed primary, failover during a switchover, killed worker, killed replica: nothing lost, no split brain, converged', { timeout: 900_000 }, async (t) => {
   const summary = await runChaos({
     rounds: 4, seed: 20261234, // a killed worker during a switchover, short waits
     faults: ['kill-primary', 'failover-during-switchover', 'kill-worker', 'kill-replica'],
