@@ -36,6 +36,7 @@ export class ManagerPartition {
       ...process.env, ...this.sandbox.env, TEMPORAL_ADDRESS: this.sandbox.temporalAddress(), GTIDFLOW_CONNECT_VIA: via,
     }).pid;
     this.sandbox.recordWorker(this.pid);
+    await this.sandbox.track();
     await this.proxies.get(primary)!.cut();
   }
 

@@ -11,6 +11,7 @@ import type { SandboxState } from '../../client/sandbox/state';
 import type { SandboxProcess } from '../../client/sandbox/status';
 import type { ClusterStatus } from '../../client/status';
 import type { View } from '../../workflows/model';
+import { track, untrack } from '../harness/cleanup';
 import { gtidflow, type CliResult } from '../harness/cli';
 import { tempDir } from '../harness/tempdir';
 
@@ -34,9 +35,24 @@ export class ChaosSandbox {
   /** `sandbox up --json`: starts whatever is missing (Temporal, a server, HAProxy, the worker) and runs a health round. */
   async up(): Promise<SandboxEndpoints> {
     const result = await this.cli(['sandbox', 'up', '--json']);
+    await this.track();
     if (result.code !== 0) throw new Error(`sandbox up failed: ${result.stderr.trim()}`);
     this.endpoints = JSON.parse(result.stdout) as SandboxEndpoints;
     return this.endpoints;
+  }
+
+  private tracked = new Set<number>();
+
+  /**
+   * The sandbox's processes are detached (they outlive a CLI): if this
+   * process is ended by a signal (a test runner's timeout) before `down`,
+   * the harness's exit hook kills them by pid. Pids that are gone are let go.
+   */
+  async track(): Promise<void> {
+    const running = new Set((await this.processes().catch(() => [])).filter((p) => p.running && p.pid).map((p) => p.pid!));
+    for (const pid of this.tracked) if (!running.has(pid)) untrack(pid);
+    for (const pid of running) track(pid);
+    this.tracked = running;
   }
 
   async json<T>(args: string[]): Promise<T> {
@@ -105,6 +121,8 @@ export class ChaosSandbox {
 
   async down(remove: boolean): Promise<void> {
     await this.cli(['sandbox', 'down']);
+    for (const pid of this.tracked) untrack(pid);
+    this.tracked.clear();
     if (remove) fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
