@@ -113,39 +113,9 @@ export const FAULTS: Record<FaultName, (ctx: FaultContext) => Promise<FaultResul
     return { at, detail: `kill -9 replica ${victim}, down ${seconds} s` };
   },
 
-  async 'kill-worker'(ctx) {
-    const during = ctx.rng.next() < 0.5;
-    const seconds = ctx.rng.int(2, 5);
-    const at = ctx.now();
-    const switchover = during ? await heldSwitchover(ctx) : undefined;
-    try {
-      await send(ctx, 'SIGKILL', 'worker');
-      await sleep(seconds * 1000);
-    } finally {
-      await switchover?.release();
-    }
-    return {
-      at, pending: switchover && [switchover.promote],
-      detail: `kill -9 worker${switchover ? ` during a switchover${switchover.held ? '' : ' (not seen waiting)'}` : ''}, down ${seconds} s`,
-    };
-  },
+  'kill-worker': (ctx) => killProcess(ctx, 'worker', [2, 5], (seconds, during) => `kill -9 worker${during}, down ${seconds} s`),
 
-  async 'restart-temporal'(ctx) {
-    const during = ctx.rng.next() < 0.5;
-    const seconds = ctx.rng.int(3, 15);
-    const at = ctx.now();
-    const switchover = during ? await heldSwitchover(ctx) : undefined;
-    try {
-      await send(ctx, 'SIGKILL', 'temporal');
-      await sleep(seconds * 1000);
-    } finally {
-      await switchover?.release();
-    }
-    return {
-      at, pending: switchover && [switchover.promote],
-      detail: `kill -9 Temporal for ${seconds} s${switchover ? ` during a switchover${switchover.held ? '' : ' (not seen waiting)'}` : ''}`,
-    };
-  },
+  'restart-temporal': (ctx) => killProcess(ctx, 'temporal', [3, 15], (seconds, during) => `kill -9 Temporal for ${seconds} s${during}`),
 
   async 'partition-manager'(ctx) {
     const seconds = ctx.rng.int(15, 30);
@@ -198,3 +168,19 @@ export const FAULTS: Record<FaultName, (ctx: FaultContext) => Promise<FaultResul
     };
   },
 };
+
+/** kill -9 of the worker or Temporal for a few seconds, half the time while a switchover is held waiting (the same draws either way). */
+async function killProcess(ctx: FaultContext, role: 'worker' | 'temporal', [lo, hi]: [number, number], describe: (seconds: number, during: string) => string) {
+  const during = ctx.rng.next() < 0.5;
+  const seconds = ctx.rng.int(lo, hi);
+  const at = ctx.now();
+  const switchover = during ? await heldSwitchover(ctx) : undefined;
+  try {
+    await send(ctx, 'SIGKILL', role);
+    await sleep(seconds * 1000);
+  } finally {
+    await switchover?.release();
+  }
+  const held = switchover ? ` during a switchover${switchover.held ? '' : ' (not seen waiting)'}` : '';
+  return { at, pending: switchover && [switchover.promote], detail: describe(seconds, held) };
+}
