@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { InspectResult } from '../workflows/inspect';
+import type { InspectResult } from '../workflows/operations/inspect';
 import { CLUSTER, OPERATION } from '../workflows/search-attributes';
 import { TASK_QUEUE } from '../worker/worker';
 import type { ClusterSpec } from './spec';

@@ -13,7 +13,7 @@ import type { Warning } from './logic/warnings';
 import { admit, watchMayRun, watchRunsDuring } from './logic/admission';
 import { planServerChange, type ServerChange } from './logic/server-changes';
 import type { ClusterState, OperationInput, OperationKind, OperationResult, RunningOperation, ServerRecord } from './model';
-import type { RejoinInput } from './rejoin';
+import type { RejoinInput } from './operations/rejoin';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
 
 export interface OperationRequest {

@@ -1,11 +1,11 @@
 /** Every workflow the worker registers (the bundle's entry point). */
-export { inspect } from './inspect';
+export { inspect } from './operations/inspect';
 export { cluster } from './cluster';
-export { bootstrap } from './bootstrap';
-export { switchover } from './switchover';
-export { failover } from './failover';
-export { health } from './health';
+export { bootstrap } from './operations/bootstrap';
+export { switchover } from './operations/switchover';
+export { failover } from './operations/failover';
+export { health } from './operations/health';
 export { healthTick } from './health-tick';
-export { reconfigure } from './reconfigure';
-export { rejoin } from './rejoin';
-export { addServer, removeServer } from './membership';
+export { reconfigure } from './operations/reconfigure';
+export { rejoin } from './operations/rejoin';
+export { addServer, removeServer } from './operations/membership';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import type { InspectResult } from '../../workflows/inspect';
+import type { InspectResult } from '../../workflows/operations/inspect';
 import { CLUSTER } from '../../workflows/search-attributes';
 import { TASK_QUEUE } from '../../worker/worker';
 import { startTestCluster, TestCluster } from '../harness/cluster';

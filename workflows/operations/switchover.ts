@@ -1,17 +1,17 @@
 import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { promotedSignal } from './signals';
-import { rootCauseMessage } from './errors';
-import { chooseSwitchoverCandidate } from './logic/switchover-candidate';
-import { readServers } from './read-servers';
-import { refuseIllegalPromotion } from './transitions';
-import { formatAddress } from './logic/address';
-import { gtidErrant, type Flavor } from './logic/gtid';
-import type { OperationInput, OperationResult, ServerRecord } from './model';
-import { trackProgress } from './progress';
-import { readersOf, route } from './routing';
-import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './roll-forward';
-import { activity, PERSISTENT, waiting } from './steps';
-import { runHooks } from './finish';
+import { promotedSignal } from '../signals';
+import { rootCauseMessage } from '../errors';
+import { chooseSwitchoverCandidate } from '../logic/switchover-candidate';
+import { readServers } from './steps/read-servers';
+import { refuseIllegalPromotion } from './steps/transitions';
+import { formatAddress } from '../logic/address';
+import { gtidErrant, type Flavor } from '../logic/gtid';
+import type { OperationInput, OperationResult, ServerRecord } from '../model';
+import { trackProgress } from './steps/progress';
+import { readersOf, route } from './steps/routing';
+import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './steps/roll-forward';
+import { activity, PERSISTENT, waiting } from '../steps';
+import { runHooks } from './steps/finish';
 
 const CATCH_UP_SECONDS = 30;
 

@@ -1,9 +1,9 @@
 import { CancellationScope, log } from '@temporalio/workflow';
-import { rootCauseMessage } from './errors';
+import { rootCauseMessage } from '../../errors';
 import { publishView } from './finish';
-import type { OperationInput, ServerRecord } from './model';
+import type { OperationInput, ServerRecord } from '../../model';
 import { route } from './routing';
-import { activity, QUICK, ROLL_FORWARD } from './steps';
+import { activity, QUICK, ROLL_FORWARD } from '../../steps';
 
 export interface Follower {
   address: string;

@@ -1,6 +1,6 @@
-import type { ServerState, UnreachableServer } from '../activities/server-state';
-import type { OperationInput, ServerRecord } from './model';
-import { activity } from './steps';
+import type { ServerState, UnreachableServer } from '../../../activities/server-state';
+import type { OperationInput, ServerRecord } from '../../model';
+import { activity } from '../../steps';
 
 /**
  * Reads the replicas first, then the primary: with writes going on, a

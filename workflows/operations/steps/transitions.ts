@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { checkTransition } from './logic/status';
-import type { ServerRecord } from './model';
+import { checkTransition } from '../../logic/status';
+import type { ServerRecord } from '../../model';
 
 /** An operator-named server may become PRIMARY only as the status matrix allows (a SPARE, when named; never FAULTY). */
 export function refuseIllegalPromotion(servers: ServerRecord[], candidate: string): void {

@@ -1,6 +1,6 @@
-import type { OperationInput, ServerRecord } from './model';
+import type { OperationInput, ServerRecord } from '../../model';
 import type { ActivityOptions } from '@temporalio/workflow';
-import { activity, PERSISTENT } from './steps';
+import { activity, PERSISTENT } from '../../steps';
 
 /** Who serves reads: live replicas whose capability allows it. */
 export function readersOf(servers: ServerRecord[], primary: string): string[] {

@@ -1,8 +1,8 @@
 import { ApplicationFailure, log, type ActivityOptions } from '@temporalio/workflow';
-import type { HookEvent } from '../activities/hooks';
-import { rootCauseMessage } from './errors';
-import type { Hooks, OperationInput, ServerRecord } from './model';
-import { activity, PERSISTENT } from './steps';
+import type { HookEvent } from '../../../activities/hooks';
+import { rootCauseMessage } from '../../errors';
+import type { Hooks, OperationInput, ServerRecord } from '../../model';
+import { activity, PERSISTENT } from '../../steps';
 
 /** Writes a view (by default the one this operation makes: the next id) into the gtidflow schema on the primary. */
 export async function publishView(input: OperationInput, primary: string, servers: ServerRecord[], viewId = input.viewId + 1, options: ActivityOptions = PERSISTENT): Promise<void> {

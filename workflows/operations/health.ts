@@ -1,14 +1,14 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { ServerState, UnreachableServer } from '../activities/server-state';
-import { formatAddress } from './logic/address';
-import { registeredPrimaries } from './logic/views';
-import { assessHealth, type Finding, type HealthServer } from './logic/health';
-import { DEFAULT_SEMI_SYNC, type OperationInput, type OperationResult, type ServerRecord } from './model';
-import { publishView } from './finish';
-import { trackProgress } from './progress';
-import { readServers } from './read-servers';
-import { route } from './routing';
-import { activity } from './steps';
+import type { ServerState, UnreachableServer } from '../../activities/server-state';
+import { formatAddress } from '../logic/address';
+import { registeredPrimaries } from '../logic/views';
+import { assessHealth, type Finding, type HealthServer } from '../logic/health';
+import { DEFAULT_SEMI_SYNC, type OperationInput, type OperationResult, type ServerRecord } from '../model';
+import { publishView } from './steps/finish';
+import { trackProgress } from './steps/progress';
+import { readServers } from './steps/read-servers';
+import { route } from './steps/routing';
+import { activity } from '../steps';
 
 export interface HealthResult extends OperationResult {
   findings: Finding[];

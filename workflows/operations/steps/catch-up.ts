@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { ProvisionMethod } from '../activities/provision';
-import type { OperationInput } from './model';
-import { activity, waiting } from './steps';
+import type { ProvisionMethod } from '../../../activities/provision';
+import type { OperationInput } from '../../model';
+import { activity, waiting } from '../../steps';
 
 /** Copies `source` onto `address` (a long step: hours for a big dataset, heartbeating). */
 export async function provisionFrom(input: OperationInput, address: string, source: string, method: ProvisionMethod): Promise<void> {

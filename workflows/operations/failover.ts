@@ -1,14 +1,14 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { ServerState, UnreachableServer } from '../activities/server-state';
-import { electPrimary, type ElectionServer } from './logic/election';
-import type { OperationInput, OperationResult, ServerRecord } from './model';
-import { gtidErrant, type Flavor } from './logic/gtid';
-import { runHooks } from './finish';
-import { trackProgress } from './progress';
-import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './roll-forward';
-import { refuseIllegalPromotion } from './transitions';
-import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from './steps';
-import { formatAddress } from './logic/address';
+import type { ServerState, UnreachableServer } from '../../activities/server-state';
+import { electPrimary, type ElectionServer } from '../logic/election';
+import type { OperationInput, OperationResult, ServerRecord } from '../model';
+import { gtidErrant, type Flavor } from '../logic/gtid';
+import { runHooks } from './steps/finish';
+import { trackProgress } from './steps/progress';
+import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './steps/roll-forward';
+import { refuseIllegalPromotion } from './steps/transitions';
+import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from '../steps';
+import { formatAddress } from '../logic/address';
 
 const APPLY_SECONDS = 60;
 /** FAULTY servers are asked only if they answer at once: a hung one must not slow the failover. */

@@ -1,7 +1,7 @@
 import { proxyActivities, setCurrentDetails } from '@temporalio/workflow';
-import type * as activities from '../activities';
-import type { Access } from '../activities/db/connection';
-import type { ServerState, UnreachableServer } from '../activities/server-state';
+import type * as activities from '../../activities';
+import type { Access } from '../../activities/db/connection';
+import type { ServerState, UnreachableServer } from '../../activities/server-state';
 
 export interface InspectInput {
   cluster: string;

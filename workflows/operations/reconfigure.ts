@@ -1,7 +1,7 @@
-import type { OperationInput, OperationResult, ServerRecord } from './model';
-import { publishView } from './finish';
-import { trackProgress } from './progress';
-import { route } from './routing';
+import type { OperationInput, OperationResult, ServerRecord } from '../model';
+import { publishView } from './steps/finish';
+import { trackProgress } from './steps/progress';
+import { route } from './steps/routing';
 
 export interface ReconfigureInput extends OperationInput {
   /** The servers as the operator's change leaves them (validated by the conductor). */

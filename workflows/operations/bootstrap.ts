@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { publishView } from './finish';
-import type { OperationInput, OperationResult } from './model';
-import { trackProgress } from './progress';
-import { markFaulty } from './roll-forward';
-import { route } from './routing';
-import { activity, PERSISTENT } from './steps';
+import { publishView } from './steps/finish';
+import type { OperationInput, OperationResult } from '../model';
+import { trackProgress } from './steps/progress';
+import { markFaulty } from './steps/roll-forward';
+import { route } from './steps/routing';
+import { activity, PERSISTENT } from '../steps';
 
 /**
  * A newly registered cluster made as recorded (the conductor's first

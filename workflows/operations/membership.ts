@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { publishView } from './finish';
-import { joinProblems } from './logic/joining';
-import type { OperationInput, OperationResult, ServerRecord } from './model';
-import { trackProgress } from './progress';
-import { route } from './routing';
-import { catchUpWithPrimary, provisionFrom } from './catch-up';
-import { activity, PERSISTENT } from './steps';
+import { publishView } from './steps/finish';
+import { joinProblems } from '../logic/joining';
+import type { OperationInput, OperationResult, ServerRecord } from '../model';
+import { trackProgress } from './steps/progress';
+import { route } from './steps/routing';
+import { catchUpWithPrimary, provisionFrom } from './steps/catch-up';
+import { activity, PERSISTENT } from '../steps';
 
 const CATCH_UP_SECONDS = 300;
 
