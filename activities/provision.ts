@@ -6,10 +6,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { parseAddress } from '../workflows/logic/address';
 import { heartbeat, onCancel } from './context';
 import { Credentials, resolveCredentials } from './db/credentials';
-import type { Db } from './db/connection';
-import type { Flavor } from './db/flavor';
+import { Db, withDb } from './db/connection';
+import type { ClientCommand, Flavor } from './db/flavor';
+import { detectFlavor } from './db/flavors';
 import type { ServerArgs } from './server-state';
-import { withFlavor } from './with-flavor';
 
 /**
  * How a new or diverged server gets the data: `dump` (a consistent
@@ -30,7 +30,9 @@ export interface ProvisionArgs extends ServerArgs {
  * applies. Already replicating from `source`, healthy: nothing to do.
  */
 export async function provision(args: ProvisionArgs): Promise<{ address: string; changed: boolean; executed: string }> {
-  return withFlavor(args.address, args.access, async (db, flavor) => {
+  return withDb(args.address, args.access, async (db) => {
+    // The version too: which statement empties a MySQL server's binlog depends on it.
+    const { flavor, version } = await detectFlavor(db);
     const replication = await flavor.replicationStatus(db);
     const { host, port } = parseAddress(args.source);
     if (replication && replication.sourceHost === host && replication.sourcePort === port && replication.sqlRunning && !replication.ioErrno) {
@@ -39,8 +41,8 @@ export async function provision(args: ProvisionArgs): Promise<{ address: string;
     const admin = resolveCredentials(args.access.admin);
     if (args.method === 'clone') await cloneInstance(db, flavor, args, admin);
     else await withDefaultsFile(admin, async (defaults) => {
-      await detach(db, flavor);
-      if (args.method === 'dump') await dumpAndLoad(defaults, args.source, args.address);
+      await detach(db, flavor, version);
+      if (args.method === 'dump') await dumpAndLoad(flavor, defaults, args.source, args.address);
       else await runOperatorScript(args.method.slice('script:'.length), defaults, args.source, args.address);
     });
     return { address: args.address, changed: true, executed: await flavor.executed(db) };
@@ -48,12 +50,12 @@ export async function provision(args: ProvisionArgs): Promise<{ address: string;
 }
 
 /** The target forgets its own replication and binlog history before the copy lands. */
-async function detach(db: Db, flavor: Flavor): Promise<void> {
+async function detach(db: Db, flavor: Flavor, version: string): Promise<void> {
   if (await flavor.replicationStatus(db)) {
     await db.query(flavor.stopReplicationStatement(false));
     await db.query(flavor.resetReplicationStatement());
   }
-  await db.query('RESET MASTER');
+  await db.query(flavor.resetBinlogStatement(version));
 }
 
 async function cloneInstance(db: Db, flavor: Flavor, args: ProvisionArgs, admin: Credentials): Promise<void> {
@@ -75,32 +77,29 @@ async function withDefaultsFile<T>(admin: Credentials, work: (file: string) => P
   }
 }
 
-/**
- * mariadb-dump --single-transaction --gtid --master-data: a consistent copy
- * that ends by setting gtid_slave_pos to its own position. Loaded with
- * sql_log_bin=0 so the target writes no transaction of its own.
- */
-async function dumpAndLoad(defaults: string, source: string, target: string): Promise<void> {
-  const from = parseAddress(source);
-  const to = parseAddress(target);
-  const dump = spawn('mariadb-dump', [
-    `--defaults-extra-file=${defaults}`, `--host=${from.host}`, `--port=${from.port}`,
-    '--single-transaction', '--gtid', '--master-data=1', '--all-databases', '--routines', '--events', '--triggers',
-  ], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const load = spawn('mariadb', [
-    `--defaults-extra-file=${defaults}`, `--host=${to.host}`, `--port=${to.port}`, '--init-command=SET SESSION sql_log_bin = 0',
-  ], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+/** The flavor's dump of the source piped into its client on the target: a consistent copy that sets its own GTID position. */
+async function dumpAndLoad(flavor: Flavor, defaults: string, source: string, target: string): Promise<void> {
+  const dumpCommand = flavor.dumpCommand();
+  const loadCommand = flavor.loadCommand();
+  const dump = spawn(dumpCommand.program, connectArgs(dumpCommand, defaults, source), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const load = spawn(loadCommand.program, connectArgs(loadCommand, defaults, target), { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   dump.stdout.pipe(load.stdin);
   const beat = setInterval(() => heartbeat({ provisioning: target, from: source }), 2_000);
   const unsubscribe = onCancel(() => [dump, load].forEach(killGroup));
   try {
-    const [dumped, loaded] = await Promise.all([exitOf(dump, 'mariadb-dump'), exitOf(load, 'mariadb')]);
+    const [dumped, loaded] = await Promise.all([exitOf(dump, dumpCommand.program), exitOf(load, loadCommand.program)]);
     if (dumped) throw ApplicationFailure.retryable(`dump of ${source} failed: ${dumped}`, 'ProvisionFailed');
     if (loaded) throw ApplicationFailure.retryable(`load into ${target} failed: ${loaded}`, 'ProvisionFailed');
   } finally {
     clearInterval(beat);
     unsubscribe();
   }
+}
+
+/** The defaults file must come first (both families' clients insist), then where to connect, then the flavor's options. */
+function connectArgs(command: ClientCommand, defaults: string, address: string): string[] {
+  const { host, port } = parseAddress(address);
+  return [`--defaults-extra-file=${defaults}`, `--host=${host}`, `--port=${port}`, ...command.args];
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Flavor as FlavorName } from '../../workflows/logic/gtid';
+import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db } from './connection';
 
 /** The replica side of a server, parsed by column name from the flavor's status rows. */
@@ -44,6 +45,12 @@ export interface SourceSpec {
   connectRetrySeconds: number;
 }
 
+/** A client program and its family's options; provision adds where to connect and the credentials file. */
+export interface ClientCommand {
+  program: string;
+  args: string[];
+}
+
 /**
  * One interface, per-flavor SQL (after Vitess's flavor*.go): activities
  * decide what to do, a flavor knows how each server family says it.
@@ -73,6 +80,14 @@ export interface Flavor {
   setSemiSyncStatements(role: SemiSyncRole): string[];
   /** How many replicas stream this server's binlog now. */
   attachedReplicas(db: Db): Promise<number>;
+  /** The settings joinProblems judges, named as this flavor names them. */
+  joiningSettings(db: Db): Promise<JoiningSettings>;
+  /** Empties the binlog and the GTID history before a copy lands; version is the server's VERSION() (MySQL renamed the statement in 8.2). */
+  resetBinlogStatement(version: string): string;
+  /** A consistent dump of every database that ends by setting the target's GTID position to the copy's. */
+  dumpCommand(): ClientCommand;
+  /** The client that loads a dump without writing it to the target's own binlog. */
+  loadCommand(): ClientCommand;
   /** MySQL's CLONE INSTANCE; flavors without one leave it out. */
   cloneStatement?(host: string, port: number, admin: { user: string; password: string }): { sql: string; params: unknown[] };
 }

@@ -1,4 +1,5 @@
 import { gtidUnion } from '../../workflows/logic/gtid';
+import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db } from './connection';
 import type { Flavor, ReplicationStatus, SemiSyncRole, SemiSyncStatus, SourceSpec } from './flavor';
 import { num, nullableNum, text, variables, yes } from './rows';
@@ -78,7 +79,30 @@ export const mariadb: Flavor = {
   async attachedReplicas(db: Db) {
     return Number(await db.value("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"));
   },
+
+  async joiningSettings(db: Db) {
+    const [row] = await db.query('SELECT @@server_id AS id, @@log_bin AS bin, @@log_slave_updates AS upd, @@binlog_format AS fmt, @@gtid_strict_mode AS gtid');
+    return parseMariadbJoiningRow(row);
+  },
+
+  resetBinlogStatement: () => 'RESET MASTER',
+
+  // --gtid --master-data=1: the dump ends by setting gtid_slave_pos to the position it was taken at.
+  dumpCommand: () => ({
+    program: 'mariadb-dump',
+    args: ['--single-transaction', '--gtid', '--master-data=1', '--all-databases', '--routines', '--events', '--triggers'],
+  }),
+
+  // sql_log_bin=0: the target writes no transaction of its own while loading.
+  loadCommand: () => ({ program: 'mariadb', args: ['--init-command=SET SESSION sql_log_bin = 0'] }),
 };
+
+export function parseMariadbJoiningRow(row: Row): JoiningSettings {
+  return {
+    serverId: Number(row.id), logBin: Number(row.bin) === 1, logReplicaUpdates: Number(row.upd) === 1, replicaUpdatesSetting: 'log_slave_updates',
+    binlogFormat: String(row.fmt), gtidStrict: Number(row.gtid) === 1, gtidSetting: 'gtid_strict_mode',
+  };
+}
 
 export function parseMariadbReplicaRow(row: Row): ReplicationStatus {
   const io = text(row, 'Slave_IO_Running');

@@ -1,3 +1,4 @@
+import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db, Row } from './connection';
 import type { Flavor, ReplicationStatus, SemiSyncRole, SemiSyncStatus, SourceSpec } from './flavor';
 import { num, nullableNum, text, variables, yes } from './rows';
@@ -84,7 +85,38 @@ export const mysqlFlavor: Flavor = {
   async attachedReplicas(db: Db) {
     return Number(await db.value("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"));
   },
+
+  async joiningSettings(db: Db) {
+    const [row] = await db.query('SELECT @@server_id AS id, @@log_bin AS bin, @@log_replica_updates AS upd, @@binlog_format AS fmt, ' +
+      '@@gtid_mode AS gtid_mode, @@enforce_gtid_consistency AS enforce_gtid_consistency');
+    return parseMysqlJoiningRow(row);
+  },
+
+  // 8.2 renamed RESET MASTER, 8.4 removed the old name; a version that does not parse gets the 8.0 one.
+  resetBinlogStatement(version: string) {
+    const [major, minor] = version.split('.').map((part) => parseInt(part, 10));
+    return major > 8 || (major === 8 && minor >= 2) ? 'RESET BINARY LOGS AND GTIDS' : 'RESET MASTER';
+  },
+
+  // --set-gtid-purged=ON: the dump sets gtid_purged to the position it was taken at, which needs
+  // the target's gtid_executed empty (resetBinlogStatement first).
+  dumpCommand: () => ({
+    program: 'mysqldump',
+    args: ['--single-transaction', '--set-gtid-purged=ON', '--all-databases', '--routines', '--events', '--triggers'],
+  }),
+
+  // sql_log_bin=0: the target writes no transaction of its own while loading.
+  loadCommand: () => ({ program: 'mysql', args: ['--init-command=SET SESSION sql_log_bin = 0'] }),
 };
+
+/** gtid_mode must be ON itself (not ON_PERMISSIVE), and enforce_gtid_consistency ON (not WARN). */
+export function parseMysqlJoiningRow(row: Row): JoiningSettings {
+  return {
+    serverId: num(row, 'id'), logBin: num(row, 'bin') === 1, logReplicaUpdates: num(row, 'upd') === 1, replicaUpdatesSetting: 'log_replica_updates',
+    binlogFormat: text(row, 'fmt'), gtidStrict: text(row, 'gtid_mode') === 'ON' && text(row, 'enforce_gtid_consistency') === 'ON',
+    gtidSetting: 'gtid_mode and enforce_gtid_consistency',
+  };
+}
 
 /** NULL is no answer (the function returns it inside an applier thread), not "reached". */
 function isZero(value: unknown): boolean {

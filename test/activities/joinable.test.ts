@@ -4,10 +4,12 @@ import { checkJoinable } from '../../activities/joinable';
 import { promote } from '../../activities/promote';
 import { changeSource, stopReplication } from '../../activities/replication';
 import { setReadOnly } from '../../activities/read-only';
+import { checkServerConfig } from '../../activities/server-config';
 import { getServerState } from '../../activities/server-state';
 import { waitForGtid } from '../../activities/wait-for-gtid';
 import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
+import { joinProblems } from '../../workflows/logic/joining';
 import { activityRunner } from '../harness/activity';
 import { resetTopology, startTestCluster, TestCluster, waitForReplicas } from '../harness/cluster';
 
@@ -113,5 +115,22 @@ test('a replica streaming from its primary under writes is joinable every time (
   } finally {
     writing = false;
     await writes;
+  }
+});
+
+test('checkServerConfig reports the settings joinProblems judges, by MariaDB names', async () => {
+  const config = await run(checkServerConfig, server(0));
+  assert.deepEqual(config, {
+    address: cluster.addresses[0], flavor: 'mariadb', serverId: cluster.servers[0].serverId, logBin: true, logReplicaUpdates: true,
+    replicaUpdatesSetting: 'log_slave_updates', binlogFormat: 'ROW', gtidStrict: true, gtidSetting: 'gtid_strict_mode',
+  });
+  assert.deepEqual(joinProblems(config, 'mariadb', [cluster.servers[1].serverId]), []);
+  await cluster.sql(0, 'SET GLOBAL gtid_strict_mode = 0');
+  try {
+    const lax = await run(checkServerConfig, server(0));
+    assert.equal(lax.gtidStrict, false);
+    assert.deepEqual(joinProblems(lax, 'mariadb', []), ['gtid_strict_mode must be ON']);
+  } finally {
+    await cluster.sql(0, 'SET GLOBAL gtid_strict_mode = 1');
   }
 });

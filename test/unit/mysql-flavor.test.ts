@@ -7,9 +7,10 @@ import type { Db, Row } from '../../activities/db/connection';
 import type { ReplicationStatus, SemiSyncStatus, SourceSpec } from '../../activities/db/flavor';
 import { detectFlavor, flavorOfVersion } from '../../activities/db/flavors';
 import { mariadb, parseMariadbReplicaRow, parseMariadbSemiSync } from '../../activities/db/mariadb';
-import { mysqlFlavor, parseMysqlReplicaRow, parseMysqlSemiSync } from '../../activities/db/mysql';
+import { mysqlFlavor, parseMysqlJoiningRow, parseMysqlReplicaRow, parseMysqlSemiSync } from '../../activities/db/mysql';
 import { variables } from '../../activities/db/rows';
 import { gtidContains, gtidEqual, gtidIsEmpty, gtidSubtract } from '../../workflows/logic/gtid';
+import type { JoiningSettings } from '../../workflows/logic/joining';
 
 /*
  * No MySQL server runs on this machine: the MySQL 8.0/8.4 flavor is checked
@@ -31,6 +32,7 @@ interface GtidScenario {
 
 const replicaRows = load<{ cases: Record<string, RecordedRow> }>('replica-status.json').cases;
 const semiSyncRows = load<{ cases: Record<string, RecordedSemiSync> }>('semi-sync.json').cases;
+const joiningRows = load<{ cases: Record<string, { server: string; row: Row }> }>('server-config.json').cases;
 const gtidFixture = load<{ uuids: Record<string, string>; scenarios: Record<string, GtidScenario> }>('gtid-executed.json');
 const maria = load<{ server: string; row: Row; two_domains: Row; semi_sync: { variables: Row[]; status: Row[] } }>(
   'mariadb-10.11-show-slave-status.json',
@@ -229,6 +231,32 @@ describe('parseMysqlSemiSync: new (source/replica) and old (master/slave) plugin
   });
 });
 
+describe('parseMysqlJoiningRow: the settings joinProblems judges, by MySQL names', () => {
+  const NAMES = { replicaUpdatesSetting: 'log_replica_updates', gtidSetting: 'gtid_mode and enforce_gtid_consistency' };
+  const cases: Array<[name: string, expected: JoiningSettings]> = [
+    ['ready/8.4.3', { serverId: 3, logBin: true, logReplicaUpdates: true, binlogFormat: 'ROW', gtidStrict: true, ...NAMES }],
+    ['gtid being enabled/8.0.36', { serverId: 12, logBin: true, logReplicaUpdates: true, binlogFormat: 'ROW', gtidStrict: false, ...NAMES }],
+    ['defaults, GTIDs off/8.0.36', { serverId: 1, logBin: true, logReplicaUpdates: true, binlogFormat: 'ROW', gtidStrict: false, ...NAMES }],
+    ['skip-log-bin, mixed format, consistency warnings/8.4.3',
+      { serverId: 7, logBin: false, logReplicaUpdates: false, binlogFormat: 'MIXED', gtidStrict: false, ...NAMES }],
+  ];
+  for (const [name, expected] of cases) {
+    it(name, () => {
+      const entry = joiningRows[name];
+      assert.ok(entry, `fixture case "${name}" is missing`);
+      assert.deepEqual(parseMysqlJoiningRow(entry.row), expected);
+    });
+    it(`${name} as text (mysql CLI)`, () => assert.deepEqual(parseMysqlJoiningRow(asText(joiningRows[name].row)), expected));
+  }
+
+  it('gtidStrict needs both: gtid_mode ON and enforce_gtid_consistency ON', () => {
+    const row = joiningRows['ready/8.4.3'].row;
+    assert.equal(parseMysqlJoiningRow(row).gtidStrict, true);
+    assert.equal(parseMysqlJoiningRow({ ...row, enforce_gtid_consistency: 'WARN' }).gtidStrict, false);
+    assert.equal(parseMysqlJoiningRow({ ...row, gtid_mode: 'ON_PERMISSIVE' }).gtidStrict, false);
+  });
+});
+
 describe('MariaDB 10.11 row (recorded on this machine), as a contrast', () => {
   const EXPECTED: ReplicationStatus = {
     sourceHost: '127.0.0.1',
@@ -268,6 +296,16 @@ describe('MariaDB 10.11 row (recorded on this machine), as a contrast', () => {
     assert.equal(status.sourceHost, '');
     assert.equal(status.ioRunning, false);
     assert.equal(status.secondsBehind, null);
+  });
+
+  it('MariaDB copies with mariadb-dump --gtid --master-data=1 into mariadb, after RESET MASTER whatever the version', () => {
+    assert.deepEqual(mariadb.dumpCommand(), {
+      program: 'mariadb-dump',
+      args: ['--single-transaction', '--gtid', '--master-data=1', '--all-databases', '--routines', '--events', '--triggers'],
+    });
+    assert.deepEqual(mariadb.loadCommand(), { program: 'mariadb', args: ['--init-command=SET SESSION sql_log_bin = 0'] });
+    assert.equal(mariadb.resetBinlogStatement(maria.server), 'RESET MASTER');
+    assert.equal(mariadb.resetBinlogStatement('11.4.2-MariaDB'), 'RESET MASTER');
   });
 
   it('MariaDB semi-sync rows (plugins built in, off) parse to all off', () => {
@@ -365,6 +403,18 @@ describe('mysqlFlavor reads through Db', () => {
     });
     assert.ok(gtidEqual('mysql', await mysqlFlavor.history(db), `${OLD}:1-90,${DB1}:1-1250,${DB2}:1-30,${DB3}:1-2`));
     assert.equal(await mysqlFlavor.originId(db), DB3);
+  });
+
+  it('joiningSettings sends one SELECT of the MySQL variables and parses the row', async () => {
+    const sql = 'SELECT @@server_id AS id, @@log_bin AS bin, @@log_replica_updates AS upd, @@binlog_format AS fmt, ' +
+      '@@gtid_mode AS gtid_mode, @@enforce_gtid_consistency AS enforce_gtid_consistency';
+    const { db, sent } = fakeDb({ [sql]: [joiningRows['ready/8.4.3'].row] });
+    assert.deepEqual(await mysqlFlavor.joiningSettings(db), {
+      serverId: 3, logBin: true, logReplicaUpdates: true, replicaUpdatesSetting: 'log_replica_updates', binlogFormat: 'ROW',
+      gtidStrict: true, gtidSetting: 'gtid_mode and enforce_gtid_consistency',
+    });
+    assert.deepEqual(sent, [sql]);
+    assert.doesNotMatch(sql, /slave|gtid_strict_mode/i);
   });
 
   it('readOnly is the fence, super_read_only, and true only for 1', async () => {
@@ -471,6 +521,33 @@ describe('mysqlFlavor statements', () => {
       ['SET GLOBAL rpl_semi_sync_source_enabled = OFF', 'SET GLOBAL rpl_semi_sync_replica_enabled = ON']);
     assert.deepEqual(mysqlFlavor.setSemiSyncStatements('off'),
       ['SET GLOBAL rpl_semi_sync_source_enabled = OFF', 'SET GLOBAL rpl_semi_sync_replica_enabled = OFF']);
+  });
+
+  it('resetBinlogStatement: RESET MASTER up to 8.1, RESET BINARY LOGS AND GTIDS from 8.2 (8.4 has no RESET MASTER)', () => {
+    const table: Array<[version: string, statement: string]> = [
+      ['8.0.26', 'RESET MASTER'],
+      ['8.0.36', 'RESET MASTER'],
+      ['8.0.36-28', 'RESET MASTER'], // Percona Server
+      ['8.1.0', 'RESET MASTER'],
+      ['8.2.0', 'RESET BINARY LOGS AND GTIDS'],
+      ['8.4.3', 'RESET BINARY LOGS AND GTIDS'],
+      ['8.4.3-commercial', 'RESET BINARY LOGS AND GTIDS'],
+      ['9.1.0', 'RESET BINARY LOGS AND GTIDS'],
+      ['', 'RESET MASTER'],
+      ['unknown', 'RESET MASTER'],
+    ];
+    for (const [version, statement] of table) assert.equal(mysqlFlavor.resetBinlogStatement(version), statement, version);
+  });
+
+  it('dumpCommand is a consistent mysqldump that sets gtid_purged (no MariaDB --gtid / --master-data)', () => {
+    assert.deepEqual(mysqlFlavor.dumpCommand(), {
+      program: 'mysqldump',
+      args: ['--single-transaction', '--set-gtid-purged=ON', '--all-databases', '--routines', '--events', '--triggers'],
+    });
+  });
+
+  it('loadCommand is the mysql client, keeping the load out of the target binlog', () => {
+    assert.deepEqual(mysqlFlavor.loadCommand(), { program: 'mysql', args: ['--init-command=SET SESSION sql_log_bin = 0'] });
   });
 
   it('attachedReplicas counts the binlog dump threads', async () => {
