@@ -1,10 +1,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { ClusterState, OperationKind } from '../workflows/model';
+import type { AddServerRequest, OperationRequest } from '../workflows/api';
 import type { ServerChange } from '../workflows/logic/server-changes';
 import { parseAddress } from '../workflows/logic/address';
-import { applyCluster, clusterWorkflowId } from './cluster-apply';
-import { followOperation, requestMembership, requestOperation, requestRejoin, requestServerChange } from './operations';
+import { applyCluster } from './cluster-apply';
+import {
+  acknowledgeFailover, conductorState, followOperation, requestAddServer, requestOperation, requestRejoin, requestRemoveServer, requestServerChange,
+} from './operations';
 import { readClusterSpec } from './spec';
 import { clusterStatus, formatStatus } from './status';
 import { connectClient } from './connect';
@@ -124,7 +126,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { positionals } = options(args, {});
     if (positionals.length !== 1) throw new UsageError('ack takes one cluster name');
     await withClient(async (client) => {
-      console.log(await client.workflow.getHandle(clusterWorkflowId(positionals[0])).executeUpdate<string, []>('acknowledge'));
+      console.log(await acknowledgeFailover(client, positionals[0]));
     });
   },
 
@@ -136,12 +138,12 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const updateOnly = values['update-only'];
     if ((sub === 'add' || sub === 'remove') && cluster && address && !value) {
       parseAddress(address);
-      if (sub === 'remove') return followUpdate((client) => requestMembership(client, cluster, 'removeServer', { address, updateOnly }));
+      if (sub === 'remove') return followUpdate((client) => requestRemoveServer(client, cluster, { address, updateOnly }));
       const provision = values.provision ?? 'none';
       if (!['dump', 'clone', 'none'].includes(provision) && !provision.startsWith('script:')) throw new UsageError(`--provision is clone, dump, script:<command> or none, not "${provision}"`);
       const penalty = Number(values.penalty ?? 0);
-      return followUpdate((client) => requestMembership(client, cluster, 'addServer', {
-        address, updateOnly, provision, status: (values.status ?? 'SECONDARY').toUpperCase(), penalty,
+      return followUpdate((client) => requestAddServer(client, cluster, {
+        address, updateOnly, provision: provision as AddServerRequest['provision'], status: (values.status ?? 'SECONDARY').toUpperCase() as AddServerRequest['status'], penalty,
       }));
     }
     if (rest.length || !value || (sub !== 'set-status' && sub !== 'set-penalty')) {
@@ -168,7 +170,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('history takes one cluster name');
     await withClient(async (client) => {
-      const state = await client.workflow.getHandle(clusterWorkflowId(positionals[0])).query<ClusterState>('state');
+      const state = await conductorState(client, positionals[0]);
       print(state.views, Boolean(values.json), () => state.views.map((v) =>
         `view ${v.viewId}  ${v.at}  primary ${v.primary}  members ${v.members.join(' ')}` +
         `${v.joined.length ? `  joined ${v.joined.join(' ')}` : ''}${v.left.length ? `  left ${v.left.join(' ')}` : ''}  by ${v.operation}`).join('\n'));
@@ -217,7 +219,7 @@ async function followUpdate(request: (client: Client) => Promise<{ workflowId: s
 }
 
 /** Starts an operation through the cluster's conductor and follows it to its end. */
-async function operation(kind: OperationKind, args: string[]): Promise<void> {
+async function operation(kind: OperationRequest['kind'], args: string[]): Promise<void> {
   const { values, positionals } = options(args, {
     candidate: { type: 'string' }, 'update-only': { type: 'boolean' }, reason: { type: 'string' }, 'accept-loss': { type: 'string' },
   });

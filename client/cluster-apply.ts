@@ -4,12 +4,10 @@ import { memoOf } from '../workflows/memo';
 import { registeredPrimaries } from '../workflows/logic/views';
 import type { ServerState } from '../activities/server-state';
 import { CLUSTER } from '../workflows/search-attributes';
-import { TASK_QUEUE } from '../worker/worker';
+import { clusterWorkflowId, healthTickWorkflowId, TASK_QUEUE } from '../workflows/api';
 import { inspectCluster } from './inspect';
 import { sleep } from './local/ports';
 import type { ClusterSpec } from './spec';
-
-export const clusterWorkflowId = (name: string) => `cluster:${name}`;
 
 /** The cluster's health rounds: a Temporal Schedule that nudges its conductor (made once, kept). */
 async function ensureHealthSchedule(client: Client, cluster: string, everySeconds: number): Promise<void> {
@@ -17,7 +15,7 @@ async function ensureHealthSchedule(client: Client, cluster: string, everySecond
     await client.schedule.create({
       scheduleId: `health:${cluster}`,
       spec: { intervals: [{ every: `${everySeconds} seconds` }] },
-      action: { type: 'startWorkflow', workflowType: 'healthTick', args: [cluster], taskQueue: TASK_QUEUE, workflowId: `${clusterWorkflowId(cluster)}/health-tick` },
+      action: { type: 'startWorkflow', workflowType: 'healthTick', args: [cluster], taskQueue: TASK_QUEUE, workflowId: healthTickWorkflowId(cluster) },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
       state: { note: `health rounds of cluster ${cluster}` },
     });

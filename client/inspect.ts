@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { InspectResult } from '../workflows/operations/inspect';
 import { CLUSTER, OPERATION } from '../workflows/search-attributes';
-import { TASK_QUEUE } from '../worker/worker';
+import { inspectWorkflowId, TASK_QUEUE } from '../workflows/api';
 import type { ClusterSpec } from './spec';
 
 /** Runs the inspect workflow on every server of the cluster and waits for its answer. */
@@ -9,7 +9,7 @@ export async function inspectCluster(client: Client, spec: ClusterSpec): Promise
   const stamp = new Date().toISOString();
   const handle = await client.workflow.start('inspect', {
     taskQueue: TASK_QUEUE,
-    workflowId: `cluster:${spec.name}/inspect/${stamp}`,
+    workflowId: inspectWorkflowId(spec.name, stamp),
     args: [{ cluster: spec.name, servers: spec.servers.map((s) => s.address), access: spec.credentials }],
     typedSearchAttributes: [{ key: CLUSTER, value: spec.name }, { key: OPERATION, value: 'inspect' }],
     staticSummary: `inspect cluster ${spec.name}: ${spec.servers.length} servers`,

@@ -1,36 +1,51 @@
 import { type Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { OperationRequest, OperationStarted } from '../workflows/cluster';
-import type { ServerChange } from '../workflows/logic/server-changes';
+import type { UpdateDefinition } from '@temporalio/common';
+import {
+  acknowledge, addServer, changeServer, clusterWorkflowId, progressQuery, rejoinServer, removeServer, requestOperation as requestOperationUpdate, stateQuery,
+  type AddServerRequest, type OperationRequest, type OperationStarted, type RejoinRequest, type RemoveServerRequest, type ServerChangeRequest,
+} from '../workflows/api';
 import type { memoOf } from '../workflows/memo';
-import type { OperationResult } from '../workflows/model';
-import { clusterWorkflowId } from './cluster-apply';
+import type { ClusterState, OperationResult } from '../workflows/model';
 import { oneLine } from './connect';
 import { sleep } from './local/ports';
 
 /** Asks the cluster's conductor for an operation; a refusal (busy, unknown server) comes back as one line. */
 export function requestOperation(client: Client, cluster: string, request: OperationRequest): Promise<OperationStarted> {
-  return conductorUpdate(client, cluster, 'requestOperation', request, request.kind);
+  return conductorUpdate(client, cluster, requestOperationUpdate, request, request.kind);
 }
 
 /** Asks for a change of one server's status, penalty or capability; refused with the reason (the matrix, busy, unknown server). */
-export function requestServerChange(client: Client, cluster: string, change: ServerChange & { updateOnly?: boolean }): Promise<OperationStarted> {
-  return conductorUpdate(client, cluster, 'changeServer', change, 'change');
+export function requestServerChange(client: Client, cluster: string, change: ServerChangeRequest): Promise<OperationStarted> {
+  return conductorUpdate(client, cluster, changeServer, change, 'change');
 }
 
-/** Asks for a server to be added or removed. */
-export function requestMembership(client: Client, cluster: string, update: 'addServer' | 'removeServer', request: { address: string; updateOnly?: boolean } & Record<string, unknown>): Promise<OperationStarted> {
-  return conductorUpdate(client, cluster, update, request, update === 'addServer' ? 'add' : 'remove');
+export function requestAddServer(client: Client, cluster: string, request: AddServerRequest): Promise<OperationStarted> {
+  return conductorUpdate(client, cluster, addServer, request, 'add');
+}
+
+export function requestRemoveServer(client: Client, cluster: string, request: RemoveServerRequest): Promise<OperationStarted> {
+  return conductorUpdate(client, cluster, removeServer, request, 'remove');
 }
 
 /** Asks for a returning FAULTY server to rejoin. */
-export function requestRejoin(client: Client, cluster: string, request: { address: string; reprovision?: boolean; updateOnly?: boolean }): Promise<OperationStarted> {
-  return conductorUpdate(client, cluster, 'rejoinServer', request, 'rejoin');
+export function requestRejoin(client: Client, cluster: string, request: RejoinRequest): Promise<OperationStarted> {
+  return conductorUpdate(client, cluster, rejoinServer, request, 'rejoin');
 }
 
-async function conductorUpdate<A>(client: Client, cluster: string, update: string, arg: A, what: string): Promise<OperationStarted> {
+/** An operator's acknowledgement of an automatic failover: the conductor's answer, one line. */
+export function acknowledgeFailover(client: Client, cluster: string): Promise<string> {
+  return client.workflow.getHandle(clusterWorkflowId(cluster)).executeUpdate(acknowledge);
+}
+
+/** The conductor's whole recorded state (views included); needs a worker to answer. */
+export function conductorState(client: Client, cluster: string): Promise<ClusterState> {
+  return client.workflow.getHandle(clusterWorkflowId(cluster)).query(stateQuery);
+}
+
+async function conductorUpdate<A>(client: Client, cluster: string, update: UpdateDefinition<OperationStarted, [A]>, arg: A, what: string): Promise<OperationStarted> {
   const handle = client.workflow.getHandle(clusterWorkflowId(cluster));
   try {
-    return await handle.executeUpdate<OperationStarted, [A]>(update, { args: [arg] });
+    return await handle.executeUpdate(update, { args: [arg] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new Error(`${what} refused: ${oneLine(err.cause ?? err)}`);
     if ((err as Error).name === 'WorkflowNotFoundError') throw new Error(`unknown cluster "${cluster}": register it with gtidflow cluster apply -f`);
@@ -76,7 +91,7 @@ export async function followOperation(client: Client, workflowId: string, print:
   const showNew = async () => {
     try {
       // A query waits for a worker to answer; without one it gives up, and the result still comes.
-      const steps = await client.connection.withDeadline(Date.now() + 2_000, () => handle.query<string[]>('progress'));
+      const steps = await client.connection.withDeadline(Date.now() + 2_000, () => handle.query(progressQuery));
       for (; shown < steps.length; shown++) print(steps[shown]);
     } catch {
       // the workflow is gone or the query failed: the result still comes

@@ -5,7 +5,7 @@ import { formatAddress } from '../workflows/logic/address';
 import { ASYNC_PRIMARY } from '../workflows/logic/health';
 import type { Warning } from '../workflows/logic/warnings';
 import type { memoOf } from '../workflows/memo';
-import { clusterWorkflowId } from './cluster-apply';
+import { clusterWorkflowId } from '../workflows/api';
 
 export interface ClusterStatus {
   cluster: string;

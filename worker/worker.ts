@@ -1,7 +1,6 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
-
-export const TASK_QUEUE = 'gtidflow';
+import { TASK_QUEUE } from '../workflows/api';
 
 export interface WorkerOptions {
   address: string;

@@ -54,12 +54,3 @@ export async function fenceReturned(state: ClusterState, address: string): Promi
   await activity('setReadOnly', `read_only on returning FAULTY ${address}`)({ address, access, readOnly: true });
   await activity('killClientConnections', `end sessions on returning FAULTY ${address}`)({ address, access });
 }
-
-/** Safety rule 6: after an automatic failover, none again within the block period unless acknowledged. */
-export function automaticFailoverBlocked(state: ClusterState, nowMs: number): string | undefined {
-  if (!state.lastAutomaticFailoverAt) return undefined;
-  const until = Date.parse(state.lastAutomaticFailoverAt) + state.config.policies.blockSeconds * 1000;
-  return nowMs < until
-    ? `an automatic failover ran at ${state.lastAutomaticFailoverAt}; none again before ${new Date(until).toISOString()} unless acknowledged (gtidflow ack ${state.config.name})`
-    : undefined;
-}

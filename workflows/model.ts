@@ -81,9 +81,6 @@ export interface View {
   primaryOrigin?: string;
 }
 
-/** Operations an operator or detection asks for; health rounds come from the cluster's schedule. */
-export type OperationKind = 'bootstrap' | 'switchover' | 'failover' | 'health' | 'reconfigure' | 'rejoin' | 'addServer' | 'removeServer';
-
 export interface RunningOperation {
   id: number;
   kind: OperationKind;
@@ -117,26 +114,44 @@ export interface ClusterState {
   health: { at: string; findings: { server: string; problem: string; repair?: string }[] } | null;
 }
 
-/** What every operation workflow gets: the recorded facts at its start, references only. */
-export interface OperationInput {
+/** What every operation workflow starts from: the recorded facts, references only. */
+export interface OperationContext {
   config: ClusterConfig;
   viewId: number;
   primary: string;
   servers: ServerRecord[];
-  candidate?: string;
-  /** The server a rejoin brings back. */
-  target?: string;
-  /** Rejoin: replace a diverged server's data instead of refusing. */
-  reprovision?: boolean;
-  /** addServer: how the new server gets its data, and its place. */
-  join?: { provision: 'dump' | 'clone' | 'none' | `script:${string}`; status: 'SECONDARY' | 'SPARE'; penalty: number };
-  updateOnly?: boolean;
-  reason?: string;
-  /** Failover: the transactions an operator accepts to lose, exactly as a refusal named them. */
-  acceptLoss?: string;
   /** The cluster's recorded primaries' origin ids (see ClusterState.primaries). */
   primaries?: string[] | null;
 }
+
+/** How a new server gets its data, and its place. */
+export interface JoinSpec {
+  provision: 'dump' | 'clone' | 'none' | `script:${string}`;
+  status: 'SECONDARY' | 'SPARE';
+  penalty: number;
+}
+
+/**
+ * What an operator, detection or the schedule asks for, one shape per kind;
+ * the conductor adds the context when it starts the operation.
+ */
+export type OperationParams =
+  | { kind: 'bootstrap' }
+  | { kind: 'health' }
+  | { kind: 'switchover'; candidate?: string; updateOnly?: boolean; reason?: string }
+  /** acceptLoss: from an operator only, the exact transactions a refusal named, accepted as lost. */
+  | { kind: 'failover'; candidate?: string; updateOnly?: boolean; reason?: string; acceptLoss?: string }
+  /** changed: the servers as the operator's change leaves them (validated by the conductor). */
+  | { kind: 'reconfigure'; changed: ServerRecord[]; summary: string; updateOnly?: boolean }
+  /** status: what the server ends in (SECONDARY, or SPARE for a set-status out of FAULTY); reprovision: replace a diverged server's data. */
+  | { kind: 'rejoin'; target: string; status?: 'SPARE' | 'SECONDARY'; reprovision?: boolean; updateOnly?: boolean }
+  | { kind: 'addServer'; target: string; join: JoinSpec; updateOnly?: boolean }
+  | { kind: 'removeServer'; target: string; updateOnly?: boolean };
+
+export type OperationKind = OperationParams['kind'];
+
+/** The input of an operation workflow of kind K. */
+export type OperationInput<K extends OperationKind> = OperationContext & Extract<OperationParams, { kind: K }>;
 
 /** What an operation returns for the cluster workflow to record as the next view. */
 export interface OperationResult {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { before, beforeEach, test } from 'node:test';
 import type * as mysql from 'mysql2/promise';
 import { getServerState } from '../../activities/server-state';
-import { clusterWorkflowId } from '../../client/cluster-apply';
+import { clusterWorkflowId } from '../../workflows/api';
 import { rootConnection } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
 import { readPassword } from '../../client/local/secrets';

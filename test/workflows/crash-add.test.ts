@@ -1,4 +1,4 @@
-import { requestMembership } from '../../client/operations';
+import { requestAddServer } from '../../client/operations';
 import { crashTestFile } from '../harness/crash';
 import { assertHealthy } from '../harness/stack';
 
@@ -8,7 +8,7 @@ crashTestFile({
   prepare: async (stack) => {
     if (stack.cluster.servers.length === 3) await stack.cluster.addServer();
   },
-  start: (stack) => requestMembership(stack.temporal.client, stack.name, 'addServer', { address: stack.cluster.addresses[3], provision: 'dump', status: 'SECONDARY', penalty: 0 }),
+  start: (stack) => requestAddServer(stack.temporal.client, stack.name, { address: stack.cluster.addresses[3], provision: 'dump', status: 'SECONDARY', penalty: 0 }),
   check: async (stack) => {
     await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3] });
   },

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { before, test } from 'node:test';
 import { readRoutes } from '../../activities/router/haproxy';
 import { sleep } from '../../client/local/ports';
-import { followOperation, requestMembership, requestOperation } from '../../client/operations';
+import { followOperation, requestAddServer, requestOperation } from '../../client/operations';
 import { rootConnection } from '../../client/local/mariadb';
 import { atEnd } from '../harness/cleanup';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows, writerSession } from '../harness/stack';
@@ -72,7 +72,7 @@ test('kill -9 of the primary while a server add provisions for a minute: failove
   await writeRows(stack, [1, 2, 3]);
   const index = await stack.cluster.addServer();
   const address = stack.cluster.addresses[index];
-  const started = await requestMembership(stack.temporal.client, stack.name, 'addServer', { address, provision: `script:${SCRIPT}`, status: 'SECONDARY', penalty: 0 });
+  const started = await requestAddServer(stack.temporal.client, stack.name, { address, provision: `script:${SCRIPT}`, status: 'SECONDARY', penalty: 0 });
   const add = stack.temporal.client.workflow.getHandle(started.workflowId);
   // The provisioning script runs: its activity is pending on the add workflow.
   await until('the provisioning to start', Date.now() + 30_000, async () => {

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { before, beforeEach, test } from 'node:test';
 import { getServerState } from '../../activities/server-state';
 import { readRoutes } from '../../activities/router/haproxy';
-import { clusterWorkflowId } from '../../client/cluster-apply';
+import { acknowledge, clusterWorkflowId } from '../../workflows/api';
 import { freePort, sleep } from '../../client/local/ports';
 import { clusterStatus } from '../../client/status';
 import { atEnd } from '../harness/cleanup';
@@ -110,7 +110,7 @@ test('no second automatic failover within the block period; an acknowledgement r
   const warning = await until('a warning', 20_000, async () => (await clusterStatus(stack.temporal.client, stack.name)).warnings.find((w) => w.code === 'failover-withheld' && w.text.includes('no automatic failover')));
   assert.match(warning.text, /unless acknowledged/);
   assert.equal((await conductorMemo(stack)).viewId, 2);
-  await stack.temporal.client.workflow.getHandle(clusterWorkflowId(stack.name)).executeUpdate('acknowledge');
+  await stack.temporal.client.workflow.getHandle(clusterWorkflowId(stack.name)).executeUpdate(acknowledge);
   await until('the second failover', 30_000, async () => ((await conductorMemo(stack)).viewId === 3 ? true : undefined));
   await writesSucceed([4]);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { InspectResult } from '../../workflows/operations/inspect';
 import { CLUSTER } from '../../workflows/search-attributes';
-import { TASK_QUEUE } from '../../worker/worker';
+import { TASK_QUEUE } from '../../workflows/api';
 import { startTestCluster, TestCluster } from '../harness/cluster';
 import { startTestTemporal, TestTemporal } from '../harness/temporal';
 

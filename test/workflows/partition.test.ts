@@ -4,7 +4,7 @@ import { before, test } from 'node:test';
 import { getServerState } from '../../activities/server-state';
 import { sleep } from '../../client/local/ports';
 import { clusterStatus } from '../../client/status';
-import { clusterWorkflowId } from '../../client/cluster-apply';
+import { clusterWorkflowId } from '../../workflows/api';
 import { atEnd } from '../harness/cleanup';
 import { conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
 import { startTcpProxy, TcpProxy } from '../harness/tcp-proxy';

@@ -15,7 +15,7 @@ import { activity, PERSISTENT } from '../steps';
  * running replica set changes nothing on it. A replica that diverged, or
  * does not answer, becomes FAULTY.
  */
-export async function bootstrap(input: OperationInput): Promise<OperationResult> {
+export async function bootstrap(input: OperationInput<'bootstrap'>): Promise<OperationResult> {
   const step = trackProgress();
   const { access } = input.config;
   const policy = input.config.policies.semiSync;

@@ -20,7 +20,7 @@ const FAULTY_CONNECT_MS = 500;
  * first, then penalty), catch the winner up if needed, promote, repoint.
  * Refuses, changing nothing more, when no candidate is safe.
  */
-export async function failover(input: OperationInput): Promise<OperationResult> {
+export async function failover(input: OperationInput<'failover'>): Promise<OperationResult> {
   const step = trackProgress();
   const { access, router } = input.config;
   const oldPrimary = input.primary;

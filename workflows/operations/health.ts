@@ -3,7 +3,7 @@ import type { ServerState, UnreachableServer } from '../../activities/server-sta
 import { formatAddress } from '../logic/address';
 import { registeredPrimaries } from '../logic/views';
 import { assessHealth, type Finding, type HealthServer } from '../logic/health';
-import { DEFAULT_SEMI_SYNC, type OperationInput, type OperationResult, type ServerRecord } from '../model';
+import { DEFAULT_SEMI_SYNC, type OperationContext, type OperationInput, type OperationResult, type ServerRecord } from '../model';
 import { publishView } from './steps/finish';
 import { trackProgress } from './steps/progress';
 import { readServers } from './steps/read-servers';
@@ -21,7 +21,7 @@ const LAG_LIMIT_SECONDS = 30;
  * Schedule): reads every server, repairs what is safe to repair, reports
  * the rest; an unreachable replica becomes FAULTY.
  */
-export async function health(input: OperationInput): Promise<HealthResult> {
+export async function health(input: OperationInput<'health'>): Promise<HealthResult> {
   const step = trackProgress();
   const { access, name } = input.config;
   step('reading every server');
@@ -50,7 +50,7 @@ export async function health(input: OperationInput): Promise<HealthResult> {
   return { primary: input.primary, servers, findings, learnedPrimaries, summary: findings.length ? findings.map((f) => `${f.server}: ${f.problem}`).join('; ') : 'healthy' };
 }
 
-async function repair(input: OperationInput, servers: ServerRecord[], finding: Finding): Promise<ServerRecord[]> {
+async function repair(input: OperationContext, servers: ServerRecord[], finding: Finding): Promise<ServerRecord[]> {
   const { access } = input.config;
   const address = finding.server;
   switch (finding.repair) {

@@ -15,10 +15,10 @@ const CATCH_UP_SECONDS = 300;
  * else checked not to hold transactions the primary lacks; read-only,
  * replicating from the primary, caught up; then routed and published.
  */
-export async function addServer(input: OperationInput): Promise<OperationResult> {
-  const join = input.join!;
+export async function addServer(input: OperationInput<'addServer'>): Promise<OperationResult> {
+  const { join } = input;
   const step = trackProgress();
-  const address = input.target!;
+  const address = input.target;
   const { access } = input.config;
   const record: ServerRecord = { address, status: join.status, penalty: join.penalty, capability: 'read-write', databases: {} };
   const servers = [...input.servers, record];
@@ -58,9 +58,9 @@ export async function addServer(input: OperationInput): Promise<OperationResult>
 }
 
 /** Removes a replica: out of routing, replication stopped (if it answers), gone from the view. */
-export async function removeServer(input: OperationInput): Promise<OperationResult> {
+export async function removeServer(input: OperationInput<'removeServer'>): Promise<OperationResult> {
   const step = trackProgress();
-  const address = input.target!;
+  const address = input.target;
   const { access, router } = input.config;
   const servers = input.servers.filter((s) => s.address !== address);
   if (!input.updateOnly) {

@@ -1,13 +1,7 @@
-import type { OperationInput, OperationResult, ServerRecord } from '../model';
+import type { OperationInput, OperationResult } from '../model';
 import { publishView } from './steps/finish';
 import { trackProgress } from './steps/progress';
 import { route } from './steps/routing';
-
-export interface ReconfigureInput extends OperationInput {
-  /** The servers as the operator's change leaves them (validated by the conductor). */
-  changed: ServerRecord[];
-  summary: string;
-}
 
 /**
  * Applies a recorded change to the world: routing follows statuses and
@@ -15,7 +9,7 @@ export interface ReconfigureInput extends OperationInput {
  * the new view is published. With update-only, routing is the operator's;
  * the view is still published, so routers and applications see the change.
  */
-export async function reconfigure(input: ReconfigureInput): Promise<OperationResult> {
+export async function reconfigure(input: OperationInput<'reconfigure'>): Promise<OperationResult> {
   const step = trackProgress();
   if (!input.updateOnly) {
     step('routing');

@@ -8,11 +8,6 @@ import { activity, PERSISTENT } from '../steps';
 
 const CATCH_UP_SECONDS = 120;
 
-export interface RejoinInput extends OperationInput {
-  /** The status the server ends in: SECONDARY (rejoin), SPARE (set-status out of FAULTY). */
-  status?: 'SPARE' | 'SECONDARY';
-}
-
 /**
  * Brings a returning FAULTY server back (an old primary after a failover,
  * a replica that was down): it may replicate only if it holds nothing the
@@ -21,9 +16,9 @@ export interface RejoinInput extends OperationInput {
  * Then read-only, replicating from the primary, caught up: SPARE, SECONDARY
  * (or SPARE only, when an operator's set-status out of FAULTY asked for it).
  */
-export async function rejoin(input: RejoinInput): Promise<OperationResult> {
+export async function rejoin(input: OperationInput<'rejoin'>): Promise<OperationResult> {
   const step = trackProgress();
-  const address = input.target!;
+  const address = input.target;
   const { access } = input.config;
   const status = input.status ?? 'SECONDARY';
   const servers = input.servers.map((s): ServerRecord => (s.address === address ? { ...s, status } : s));
@@ -69,8 +64,8 @@ const RESTART_HINT = 'if it is an old primary that was killed, its extra transac
   + 'restarting it with --init-rpl-role=SLAVE truncates such transactions; otherwise use --reprovision';
 
 /** Without --reprovision a diverged server stays FAULTY, its transactions named; with it, its data is replaced. */
-async function reprovisionOrRefuse(input: OperationInput, reason: string, step: (s: string) => void): Promise<void> {
-  const address = input.target!;
+async function reprovisionOrRefuse(input: OperationInput<'rejoin'>, reason: string, step: (s: string) => void): Promise<void> {
+  const address = input.target;
   if (!input.reprovision) throw ApplicationFailure.nonRetryable(`rejoin refused, ${address} stays FAULTY: ${reason}; ${RESTART_HINT}`, 'Diverged');
   const source = input.servers.find((s) => s.status === 'SECONDARY' && s.address !== address)?.address ?? input.primary;
   step(`re-provisioning ${address} from ${source} (${reason})`);

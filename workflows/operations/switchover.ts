@@ -1,12 +1,12 @@
 import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { promotedSignal } from '../signals';
+import { promotedSignal } from '../api';
 import { rootCauseMessage } from '../errors';
 import { chooseSwitchoverCandidate } from '../logic/switchover-candidate';
 import { readServers } from './steps/read-servers';
 import { refuseIllegalPromotion } from './steps/transitions';
 import { formatAddress } from '../logic/address';
 import { gtidErrant, type Flavor } from '../logic/gtid';
-import type { OperationInput, OperationResult, ServerRecord } from '../model';
+import type { OperationContext, OperationInput, OperationResult, ServerRecord } from '../model';
 import { trackProgress } from './steps/progress';
 import { readersOf, route } from './steps/routing';
 import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './steps/roll-forward';
@@ -21,7 +21,7 @@ const CATCH_UP_SECONDS = 30;
  * Until the candidate is promoted, any failure (or cancellation) puts the
  * old primary back: writable and routed as before.
  */
-export async function switchover(input: OperationInput): Promise<OperationResult> {
+export async function switchover(input: OperationInput<'switchover'>): Promise<OperationResult> {
   const step = trackProgress();
   const { access } = input.config;
   const oldPrimary = input.primary;
@@ -115,7 +115,7 @@ function promoted(servers: ServerRecord[], candidate: string, oldPrimary: string
     s.address === candidate ? { ...s, status: 'PRIMARY' } : s.address === oldPrimary ? { ...s, status: 'SECONDARY' } : s);
 }
 
-async function restoreOldPrimary(input: OperationInput): Promise<void> {
+async function restoreOldPrimary(input: OperationContext): Promise<void> {
   const { access } = input.config;
   await activity('setReadOnly', `read_only off on ${input.primary} again`, PERSISTENT)({ address: input.primary, access, readOnly: false });
   await route(input, input.primary, input.servers);

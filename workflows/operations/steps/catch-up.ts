@@ -1,16 +1,16 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ProvisionMethod } from '../../../activities/provision';
-import type { OperationInput } from '../../model';
+import type { OperationContext } from '../../model';
 import { activity, waiting } from '../../steps';
 
 /** Copies `source` onto `address` (a long step: hours for a big dataset, heartbeating). */
-export async function provisionFrom(input: OperationInput, address: string, source: string, method: ProvisionMethod): Promise<void> {
+export async function provisionFrom(input: OperationContext, address: string, source: string, method: ProvisionMethod): Promise<void> {
   await activity('provision', `copy ${source} onto ${address}`, { startToCloseTimeout: '6 hours', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 3 } })(
     { address, access: input.config.access, source, method });
 }
 
 /** Waits until `address` has applied everything the primary has now; `otherwise` says what a timeout means for it. */
-export async function catchUpWithPrimary(input: OperationInput, address: string, timeoutSeconds: number, otherwise: string, step: (s: string) => void): Promise<void> {
+export async function catchUpWithPrimary(input: OperationContext, address: string, timeoutSeconds: number, otherwise: string, step: (s: string) => void): Promise<void> {
   const { access } = input.config;
   const { executed } = await activity('getServerState', `position of ${input.primary}`)({ address: input.primary, access });
   step(`waiting for ${address} to apply ${executed}`);

@@ -1,11 +1,11 @@
 import { ApplicationFailure, log, type ActivityOptions } from '@temporalio/workflow';
 import type { HookEvent } from '../../../activities/hooks';
 import { rootCauseMessage } from '../../errors';
-import type { Hooks, OperationInput, ServerRecord } from '../../model';
+import type { Hooks, OperationContext, ServerRecord } from '../../model';
 import { activity, PERSISTENT } from '../../steps';
 
 /** Writes a view (by default the one this operation makes: the next id) into the gtidflow schema on the primary. */
-export async function publishView(input: OperationInput, primary: string, servers: ServerRecord[], viewId = input.viewId + 1, options: ActivityOptions = PERSISTENT): Promise<void> {
+export async function publishView(input: OperationContext, primary: string, servers: ServerRecord[], viewId = input.viewId + 1, options: ActivityOptions = PERSISTENT): Promise<void> {
   const view = {
     cluster: input.config.name,
     viewId,
@@ -25,7 +25,7 @@ const HOOKS: Record<HookEvent['event'], keyof Hooks> = {
  * Runs the operator's hooks for an event. Before a failover a non-zero exit
  * aborts it; after an operation a failing hook is logged, the operation stands.
  */
-export async function runHooks(input: OperationInput, event: HookEvent['event'], newPrimary: string | null): Promise<void> {
+export async function runHooks(input: OperationContext, event: HookEvent['event'], newPrimary: string | null): Promise<void> {
   const payload: HookEvent = { event, cluster: input.config.name, oldPrimary: input.primary, newPrimary, viewId: input.viewId + (newPrimary ? 1 : 0) };
   for (const command of input.config.hooks[HOOKS[event]]) {
     const message = await runHook(command, event, payload);

@@ -1,7 +1,5 @@
-import { defineQuery, log, setCurrentDetails, setHandler } from '@temporalio/workflow';
-
-/** The steps an operation has reached, for the CLI to follow (the Web UI shows current details). */
-export const progressQuery = defineQuery<string[]>('progress');
+import { log, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { progressQuery } from '../../api';
 
 export function trackProgress(): (step: string) => void {
   const steps: string[] = [];

@@ -1,5 +1,5 @@
 import type { ServerState, UnreachableServer } from '../../../activities/server-state';
-import type { OperationInput, ServerRecord } from '../../model';
+import type { OperationContext, ServerRecord } from '../../model';
 import { activity } from '../../steps';
 
 /**
@@ -7,7 +7,7 @@ import { activity } from '../../steps';
  * primary read before its replicas can look behind them, and a replica
  * would look as if it held transactions the primary lacks.
  */
-export async function readServers(input: OperationInput, servers: ServerRecord[]): Promise<(ServerState | UnreachableServer)[]> {
+export async function readServers(input: OperationContext, servers: ServerRecord[]): Promise<(ServerState | UnreachableServer)[]> {
   const probe = (address: string) => activity('probeServer', `read ${address}`)({ address, access: input.config.access });
   const replicas = await Promise.all(servers.filter((s) => s.address !== input.primary).map((s) => probe(s.address)));
   const primary = servers.some((s) => s.address === input.primary) ? [await probe(input.primary)] : [];

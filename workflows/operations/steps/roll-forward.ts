@@ -1,7 +1,7 @@
 import { CancellationScope, log } from '@temporalio/workflow';
 import { rootCauseMessage } from '../../errors';
 import { publishView } from './finish';
-import type { OperationInput, ServerRecord } from '../../model';
+import type { OperationContext, ServerRecord } from '../../model';
 import { route } from './routing';
 import { activity, QUICK, ROLL_FORWARD } from '../../steps';
 
@@ -24,7 +24,7 @@ export function pastPointOfNoReturn<T>(work: () => Promise<T>): Promise<T> {
  * new primary; one that cannot be reached or repointed is returned, for the
  * caller to record FAULTY, instead of failing the operation.
  */
-export async function repointFollowers(input: OperationInput, primary: string, followers: Follower[]): Promise<string[]> {
+export async function repointFollowers(input: OperationContext, primary: string, followers: Follower[]): Promise<string[]> {
   const { access } = input.config;
   const policy = input.config.policies.semiSync;
   const failed = await Promise.all(followers.map(async (f) => {
@@ -46,7 +46,7 @@ export async function repointFollowers(input: OperationInput, primary: string, f
 }
 
 /** Routes writes to the new primary whatever it takes, then publishes the view (a health round republishes it if that fails). */
-export async function routeAndPublish(input: OperationInput, primary: string, servers: ServerRecord[], step: (s: string) => void): Promise<void> {
+export async function routeAndPublish(input: OperationContext, primary: string, servers: ServerRecord[], step: (s: string) => void): Promise<void> {
   step(`routing writes to ${primary}`);
   // Retried until the router answers; a router that can never take it (a server missing from its backends) is said, and the view still recorded.
   await route(input, primary, servers, ROLL_FORWARD).catch((err) => step(`writes NOT routed to ${primary}: ${rootCauseMessage(err)}; route them by hand`));

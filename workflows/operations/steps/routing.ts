@@ -1,4 +1,4 @@
-import type { OperationInput, ServerRecord } from '../../model';
+import type { OperationContext, ServerRecord } from '../../model';
 import type { ActivityOptions } from '@temporalio/workflow';
 import { activity, PERSISTENT } from '../../steps';
 
@@ -8,7 +8,7 @@ export function readersOf(servers: ServerRecord[], primary: string): string[] {
 }
 
 /** Points the router's writer at `primary` and its readers at the rest; nothing to do without a router. */
-export async function route(input: OperationInput, primary: string, servers: ServerRecord[], options: ActivityOptions = PERSISTENT): Promise<void> {
+export async function route(input: OperationContext, primary: string, servers: ServerRecord[], options: ActivityOptions = PERSISTENT): Promise<void> {
   const router = input.config.router;
   if (!router) return;
   await activity('routeWriter', `route writes to ${primary}`, options)({ router, writer: primary, readers: readersOf(servers, primary) });

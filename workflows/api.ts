@@ -1,0 +1,55 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ServerChange } from './logic/server-changes';
+import type { ClusterState, JoinSpec, OperationKind, OperationParams } from './model';
+
+/**
+ * What the CLI and the workflows both know: the task queue, the workflow
+ * ids, and every message a conductor or an operation answers, one input
+ * type each. Small on purpose: the CLI imports this, never worker code.
+ */
+
+export const TASK_QUEUE = 'gtidflow';
+
+/** A cluster's conductor. */
+export const clusterWorkflowId = (cluster: string) => `cluster:${cluster}`;
+/** An operation the conductor runs (its child). */
+export const operationWorkflowId = (cluster: string, kind: OperationKind, id: number) => `${clusterWorkflowId(cluster)}/${kind}/${id}`;
+/** What the cluster's health schedule starts. */
+export const healthTickWorkflowId = (cluster: string) => `${clusterWorkflowId(cluster)}/health-tick`;
+/** An inspection the CLI runs outside the conductor. */
+export const inspectWorkflowId = (cluster: string, stamp: string) => `${clusterWorkflowId(cluster)}/inspect/${stamp}`;
+
+/** An operator's switchover or failover. */
+export type OperationRequest = Extract<OperationParams, { kind: 'switchover' | 'failover' }>;
+export type ServerChangeRequest = ServerChange & { updateOnly?: boolean };
+export type AddServerRequest = { address: string; updateOnly?: boolean } & JoinSpec;
+export interface RemoveServerRequest { address: string; updateOnly?: boolean }
+export interface RejoinRequest { address: string; reprovision?: boolean; updateOnly?: boolean }
+
+/** What the conductor answers to a request it took: the operation it started. */
+export interface OperationStarted {
+  id: number;
+  kind: OperationKind;
+  workflowId: string;
+}
+
+// The conductor's messages.
+export const stateQuery = defineQuery<ClusterState>('state');
+export const requestOperation = defineUpdate<OperationStarted, [OperationRequest]>('requestOperation');
+/** An operator's change to one server's status, write penalty or capability: recorded, routed, published. */
+export const changeServer = defineUpdate<OperationStarted, [ServerChangeRequest]>('changeServer');
+/** Adds a server (checked, provisioned if asked, caught up, routed). */
+export const addServer = defineUpdate<OperationStarted, [AddServerRequest]>('addServer');
+export const removeServer = defineUpdate<OperationStarted, [RemoveServerRequest]>('removeServer');
+/** Brings a returning FAULTY server back, if it has not diverged (or re-provisioned). */
+export const rejoinServer = defineUpdate<OperationStarted, [RejoinRequest]>('rejoinServer');
+/** An operator's acknowledgement of an automatic failover: lifts the block on the next one. */
+export const acknowledge = defineUpdate<string, []>('acknowledge');
+/** A health round is due (sent by the cluster's schedule); ignored while the conductor is busy. */
+export const healthRound = defineSignal('healthRound');
+/** A switchover tells its conductor it promoted its candidate: the watch looks at the new primary from then on. */
+export const promotedSignal = defineSignal<[string]>('promoted');
+
+// Every operation's.
+/** The steps an operation has reached, for the CLI to follow (the Web UI shows current details). */
+export const progressQuery = defineQuery<string[]>('progress');

@@ -1,0 +1,67 @@
+import type { ClusterState, OperationParams, OperationResult, RunningOperation } from '../model';
+import { FAULTY_ANSWERING } from './health';
+import { recordOperation } from './views';
+import type { Warning } from './warnings';
+
+/** How an operation the conductor ran ended. */
+export type Outcome = { ok: true; result: OperationResult } | { ok: false; message: string };
+
+/**
+ * The recorded state after an operation ended: a new view when it changed
+ * the cluster. A bootstrap keeps view 1 and a health round the current one
+ * unless they marked a server FAULTY; a failed operation changes nothing
+ * but the last operation's line.
+ */
+export function recordOutcome(state: ClusterState, op: RunningOperation, outcome: Outcome, at: string): ClusterState {
+  const name = `${op.kind} #${op.id}`;
+  const last = (outcome: 'completed' | 'failed', message: string) => ({ id: op.id, kind: op.kind, outcome, message, at });
+  if (op.kind === 'health') return { ...recordHealth(state, outcome, name, at), operation: null };
+  if (!outcome.ok) return { ...state, lastOperation: last('failed', outcome.message), operation: null };
+  const next = op.kind === 'bootstrap'
+    ? { ...(statusChanged(state, outcome.result) ? recordOperation(state, outcome.result, name, at) : state), bootstrapped: true }
+    : recordOperation(state, outcome.result, name, at);
+  return { ...next, lastOperation: last('completed', outcome.result.summary), operation: null };
+}
+
+function statusChanged(state: ClusterState, result: OperationResult): boolean {
+  return result.servers.some((s, i) => s.status !== state.servers[i].status);
+}
+
+/** A health round records its findings, and learns the primaries' origins when they were unknown. */
+function recordHealth(state: ClusterState, outcome: Outcome, name: string, at: string): ClusterState {
+  if (!outcome.ok) return { ...state, health: { at, findings: [{ server: state.primary, problem: `health round failed: ${outcome.message}` }] } };
+  const next = statusChanged(state, outcome.result) ? recordOperation(state, outcome.result, name, at) : state;
+  const primaries = next.primaries ?? outcome.result.learnedPrimaries ?? null;
+  return { ...next, primaries, health: { at, findings: outcome.result.findings ?? [] } };
+}
+
+/** Crash recovery after a health round: a FAULTY server answering again is brought back, if policy says so (rejoin refuses a diverged one). */
+export function followUp(state: ClusterState): OperationParams | undefined {
+  if (state.config.policies.rejoin !== 'auto') return undefined;
+  const returning = state.health?.findings.find((f) => f.problem === FAULTY_ANSWERING);
+  return returning && { kind: 'rejoin', target: returning.server };
+}
+
+/** Safety rule 6: after an automatic failover, none again within the block period unless acknowledged. */
+export function automaticFailoverBlocked(state: ClusterState, nowMs: number): string | undefined {
+  if (!state.lastAutomaticFailoverAt) return undefined;
+  const until = Date.parse(state.lastAutomaticFailoverAt) + state.config.policies.blockSeconds * 1000;
+  return nowMs < until
+    ? `an automatic failover ran at ${state.lastAutomaticFailoverAt}; none again before ${new Date(until).toISOString()} unless acknowledged (gtidflow ack ${state.config.name})`
+    : undefined;
+}
+
+/**
+ * What the conductor does when the watch finds the primary dead: fail over
+ * by itself; or withhold it (policy notify, or the block period) with a
+ * warning saying why; or nothing, when an operator's failover already runs
+ * or waits (it is the answer).
+ */
+export type DeathResponse = { action: 'failover'; reason: string } | { action: 'withhold'; warning: Warning } | { action: 'none' };
+
+export function respondToDeath(state: ClusterState, reason: string, nowMs: number, failoverPending: boolean): DeathResponse {
+  const why = state.config.policies.failover === 'notify' ? 'the failover policy is notify: run gtidflow failover' : automaticFailoverBlocked(state, nowMs);
+  if (why) return { action: 'withhold', warning: { code: 'failover-withheld', server: state.primary, text: `primary ${state.primary} is dead (${reason}); no automatic failover: ${why}` } };
+  if (failoverPending) return { action: 'none' };
+  return { action: 'failover', reason: `automatic: ${reason}` };
+}
