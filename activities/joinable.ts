@@ -10,6 +10,8 @@ export interface JoinableResult {
   /** Transactions this server holds that the source does not: empty when joinable. */
   divergent: string;
   reason: string;
+  /** What an operator can do when it is not joinable, as the server's family allows. */
+  remedy: string;
 }
 
 /** The source refused the replica's position: it asked for a GTID the source's binlog does not have. */
@@ -24,7 +26,7 @@ const ER_SOURCE_FATAL_READING_BINLOG = 1236;
 export async function checkJoinable(args: ServerArgs & { source: string }): Promise<JoinableResult> {
   const { host, port } = parseAddress(args.source);
   return withFlavor(args.address, args.access, async (db, flavor) => {
-    const result = { address: args.address, source: args.source };
+    const result = { address: args.address, source: args.source, remedy: flavor.divergedRemedy };
     // The server before its source: read the other way round, a replica streaming under load looks ahead of it (DESIGN.md).
     const executed = await flavor.executed(db);
     const sourceExecuted = await withFlavor(args.source, args.access, (sourceDb, sourceFlavor) => sourceFlavor.executed(sourceDb));

@@ -1,5 +1,5 @@
 import { judgePrimary, type QuorumResult, type ReplicaView } from '../workflows/logic/quorum';
-import { formatAddress } from '../workflows/logic/address';
+import { sourceAddress } from '../workflows/logic/address';
 import type { Warning, WarningCode } from '../workflows/logic/warnings';
 import { heartbeat, throwIfCancelled } from './context';
 import type { Access } from './db/connection';
@@ -84,7 +84,7 @@ async function askReplicas(args: MonitorArgs, access: Access, failures: number):
     const state = await probeServer({ address, access });
     if (!state.reachable) return { address, reachable: false, ioRunning: false };
     const r = state.replication;
-    const fromPrimary = r !== null && formatAddress(r.sourceHost, r.sourcePort) === args.primary;
+    const fromPrimary = r !== null && sourceAddress(r) === args.primary;
     return { address, reachable: true, ioRunning: fromPrimary && r.ioRunning };
   }));
   // MariaDB 10.11 shows no age of the last event: a silent primary shows as an IO thread that

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Access } from '../activities/db/connection';
 import { probeServer } from '../activities/server-state';
-import { formatAddress } from '../workflows/logic/address';
+import { sourceAddress } from '../workflows/logic/address';
 import { ASYNC_PRIMARY } from '../workflows/logic/health';
 import type { Warning } from '../workflows/logic/warnings';
 import type { memoOf } from '../workflows/memo';
@@ -37,7 +37,7 @@ export async function clusterStatus(client: Client, cluster: string): Promise<Cl
     if (live.reachable && s.address === memo.primary && !live.semiSync.primaryActive) asynchronous = true;
     return live.reachable
       ? { address: s.address, status: s.status, readOnly: live.readOnly, gtid: live.executed, penalty: s.penalty,
-          replicatingFrom: live.replication ? formatAddress(live.replication.sourceHost, live.replication.sourcePort) : null }
+          replicatingFrom: live.replication ? sourceAddress(live.replication) : null }
       : { address: s.address, status: s.status, readOnly: null, replicatingFrom: null, gtid: null, penalty: s.penalty, error: live.error };
   }));
   // Semi-sync is what keeps an acknowledged write on a replica: without it a failover may lose some.

@@ -57,6 +57,8 @@ export interface ClientCommand {
  */
 export interface Flavor {
   readonly name: FlavorName;
+  /** What an operator can do about a diverged server besides re-provisioning it, one line. */
+  readonly divergedRemedy: string;
   /** GTIDs this server has written to its binlog: what it would serve as a source. */
   executed(db: Db): Promise<string>;
   /** Every transaction's origin in this server's binlog (MariaDB gtid_binlog_state: one per domain and server; MySQL gtid_executed). */

@@ -8,6 +8,8 @@ import type { Row } from './connection';
 /** MariaDB 10.11: domain-server-seq positions, CHANGE MASTER, MASTER_GTID_WAIT. */
 export const mariadb: Flavor = {
   name: 'mariadb',
+  divergedRemedy: 'if it is an old primary that was killed, its extra transactions may be ones no replica acknowledged: '
+    + 'restarting it with --init-rpl-role=SLAVE truncates such transactions; otherwise use --reprovision',
 
   // The binlog alone misses what a provisioned server got from a dump (only
   // gtid_slave_pos holds that), so executed is the per-domain latest of both.

@@ -11,6 +11,7 @@ import { num, nullableNum, text, variables, yes } from './rows';
  */
 export const mysqlFlavor: Flavor = {
   name: 'mysql',
+  divergedRemedy: 'use --reprovision to replace its data with a copy of the cluster\'s',
 
   async executed(db: Db) {
     return String(await db.value('SELECT @@global.gtid_executed'));

@@ -2,7 +2,7 @@ import { getServerState, probeServer } from '../../activities/server-state';
 import { waitForGtid } from '../../activities/wait-for-gtid';
 import { sleep } from '../../client/local/ports';
 import type { ClusterStatus } from '../../client/status';
-import { formatAddress } from '../../workflows/logic/address';
+import { sourceAddress } from '../../workflows/logic/address';
 import { gtidDivergent } from '../../workflows/logic/gtid';
 import type { Write } from '../harness/writer';
 import type { ChaosSandbox } from './sandbox';
@@ -44,7 +44,7 @@ async function unconverged(sandbox: ChaosSandbox, status: ClusterStatus): Promis
   for (const s of status.servers.filter((x) => x.status !== 'FAULTY' && x.address !== status.primary)) {
     const state = await probeServer({ address: s.address, access: sandbox.access });
     const r = state.reachable ? state.replication : null;
-    const source = r ? formatAddress(r.sourceHost, r.sourcePort) : null;
+    const source = r ? sourceAddress(r) : null;
     if (!state.reachable) wrong.push(`${s.address} does not answer`);
     else if (source !== status.primary || !r?.ioRunning || !r.sqlRunning) {
       wrong.push(`${s.address} replicates from ${source ?? 'nobody'} (io ${r?.ioRunning ? 'yes' : 'no'}, sql ${r?.sqlRunning ? 'yes' : 'no'}${r?.ioError ? `, ${r.ioError}` : ''}${r?.sqlError ? `, ${r.sqlError}` : ''})`);

@@ -10,7 +10,7 @@ import { sleep } from '../../client/local/ports';
 import { readPassword } from '../../client/local/secrets';
 import type { ClusterSpec } from '../../client/spec';
 import type { memoOf } from '../../workflows/memo';
-import { formatAddress } from '../../workflows/logic/address';
+import { formatAddress, sourceAddress } from '../../workflows/logic/address';
 import { resetTopology, startTestCluster, TestCluster } from './cluster';
 import { startTestRouter, TestRouter } from './router';
 import { startTestTemporal, TestTemporal } from './temporal';
@@ -110,7 +110,7 @@ export async function assertHealthy(stack: TestStack, expect: { viewId: number; 
   const faulty = memo.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address);
   const members = states.filter((s) => !faulty.includes(s.address));
   for (const s of members.filter((s) => s.address !== memo.primary)) {
-    assert.equal(s.replication && formatAddress(s.replication.sourceHost, s.replication.sourcePort), memo.primary, `${s.address} replicates from the primary`);
+    assert.equal(s.replication && sourceAddress(s.replication), memo.primary, `${s.address} replicates from the primary`);
     assert.ok(s.replication?.sqlRunning && (s.replication.ioRunning || s.replication.ioConnecting), `${s.address} replication runs`);
   }
   const conn = await writerSession(stack);

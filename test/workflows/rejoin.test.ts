@@ -4,7 +4,7 @@ import { sleep } from '../../client/local/ports';
 import { readRoutes } from '../../activities/router/haproxy';
 import { getServerState } from '../../activities/server-state';
 import { followOperation, requestOperation, requestRejoin, requestServerChange } from '../../client/operations';
-import { formatAddress } from '../../workflows/logic/address';
+import { sourceAddress } from '../../workflows/logic/address';
 import { assertHealthy, conductorMemo, resetStack, TestStack, writeRows } from '../harness/stack';
 import { quietStack } from '../harness/quiet-stack';
 
@@ -115,6 +115,6 @@ test('set-status SPARE of a FAULTY server that did not diverge runs the rejoin c
   assert.ok((await readers()).includes(replica), 'the SPARE serves reads');
   const state = await getServerState({ address: replica, access: stack.cluster.access });
   assert.equal(state.readOnly, true);
-  assert.equal(state.replication && formatAddress(state.replication.sourceHost, state.replication.sourcePort), primary);
+  assert.equal(state.replication && sourceAddress(state.replication), primary);
   await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3, 4] });
 });

@@ -14,3 +14,8 @@ export function parseAddress(address: string): HostPort {
 export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** The server a replica replicates from, named like every other. */
+export function sourceAddress(replication: { sourceHost: string; sourcePort: number }): string {
+  return formatAddress(replication.sourceHost, replication.sourcePort);
+}

@@ -8,7 +8,7 @@ import { trackProgress } from './steps/progress';
 import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './steps/roll-forward';
 import { refuseIllegalPromotion } from './steps/transitions';
 import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from '../steps';
-import { formatAddress } from '../logic/address';
+import { sourceAddress } from '../logic/address';
 
 const APPLY_SECONDS = 60;
 /** FAULTY servers are asked only if they answer at once: a hung one must not slow the failover. */
@@ -53,7 +53,7 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
     Promise.all(replicas.map((r) => freeze(r.address))),
     Promise.all(faulty.map((f) => freeze(f.address, FAULTY_CONNECT_MS))),
   ]);
-  const acknowledging = frozenFaulty.filter((f) => f?.replication && formatAddress(f.replication.sourceHost, f.replication.sourcePort) === oldPrimary
+  const acknowledging = frozenFaulty.filter((f) => f?.replication && sourceAddress(f.replication) === oldPrimary
     && (f.changed || f.replication.ioRunning)).map((f) => f!.address);
   const read = [...replicas.map((r) => r.address), ...acknowledging];
 

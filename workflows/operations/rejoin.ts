@@ -5,6 +5,7 @@ import { trackProgress } from './steps/progress';
 import { route } from './steps/routing';
 import { catchUpWithPrimary, provisionFrom } from './steps/catch-up';
 import { activity, PERSISTENT } from '../steps';
+import type { JoinableResult } from '../../activities/joinable';
 
 const CATCH_UP_SECONDS = 120;
 
@@ -31,7 +32,7 @@ export async function rejoin(input: OperationInput<'rejoin'>): Promise<Operation
   await activity('setReadOnly', `read_only on ${address}`)({ address, access, readOnly: true });
   await activity('killClientConnections', `end client sessions on ${address}`)({ address, access });
   let check = await activity('checkJoinable', `does ${address} hold transactions ${input.primary} lacks?`)({ address, access, source: input.primary });
-  if (!check.joinable) await reprovisionOrRefuse(input, check.reason, step);
+  if (!check.joinable) await reprovisionOrRefuse(input, check, step);
 
   step(`pointing ${address} at ${input.primary}`);
   const state = await activity('getServerState', `read ${address}`)({ address, access });
@@ -47,7 +48,7 @@ export async function rejoin(input: OperationInput<'rejoin'>): Promise<Operation
   }
   if (!check.joinable) {
     await activity('stopReplication', `stop replication on ${address}`)({ address, access, ioOnly: false });
-    await reprovisionOrRefuse(input, check.reason, step);
+    await reprovisionOrRefuse(input, check, step);
     await activity('changeSource', `${address} replicates from ${input.primary}`, PERSISTENT)({ address, access, source: input.primary });
   }
 
@@ -59,14 +60,10 @@ export async function rejoin(input: OperationInput<'rejoin'>): Promise<Operation
   return { primary: input.primary, servers, summary: `${address} rejoined as ${status}` };
 }
 
-/** What an operator can do about a diverged server, one line (README: Restarting a failed server). */
-const RESTART_HINT = 'if it is an old primary that was killed, its extra transactions may be ones no replica acknowledged: '
-  + 'restarting it with --init-rpl-role=SLAVE truncates such transactions; otherwise use --reprovision';
-
 /** Without --reprovision a diverged server stays FAULTY, its transactions named; with it, its data is replaced. */
-async function reprovisionOrRefuse(input: OperationInput<'rejoin'>, reason: string, step: (s: string) => void): Promise<void> {
+async function reprovisionOrRefuse(input: OperationInput<'rejoin'>, { reason, remedy }: JoinableResult, step: (s: string) => void): Promise<void> {
   const address = input.target;
-  if (!input.reprovision) throw ApplicationFailure.nonRetryable(`rejoin refused, ${address} stays FAULTY: ${reason}; ${RESTART_HINT}`, 'Diverged');
+  if (!input.reprovision) throw ApplicationFailure.nonRetryable(`rejoin refused, ${address} stays FAULTY: ${reason}; ${remedy}`, 'Diverged');
   const source = input.servers.find((s) => s.status === 'SECONDARY' && s.address !== address)?.address ?? input.primary;
   step(`re-provisioning ${address} from ${source} (${reason})`);
   await provisionFrom(input, address, source, 'dump');

@@ -4,7 +4,7 @@ import { rootCauseMessage } from '../errors';
 import { chooseSwitchoverCandidate } from '../logic/switchover-candidate';
 import { readServers } from './steps/read-servers';
 import { refuseIllegalPromotion } from './steps/transitions';
-import { formatAddress } from '../logic/address';
+import { sourceAddress } from '../logic/address';
 import { gtidErrant, type Flavor } from '../logic/gtid';
 import type { OperationContext, OperationInput, OperationResult, ServerRecord } from '../model';
 import { trackProgress } from './steps/progress';
@@ -43,7 +43,7 @@ export async function switchover(input: OperationInput<'switchover'>): Promise<O
     const record = input.servers.find((r) => r.address === s.address)!;
     return s.reachable
       ? { address: s.address, status: record.status, penalty: record.penalty, reachable: true, executed: s.executed,
-          source: s.replication ? formatAddress(s.replication.sourceHost, s.replication.sourcePort) : null,
+          source: s.replication ? sourceAddress(s.replication) : null,
           ioRunning: Boolean(s.replication?.ioRunning || s.replication?.ioConnecting), sqlRunning: Boolean(s.replication?.sqlRunning),
           errant: input.primaries ? gtidErrant(flavor, s.history, input.primaries) : undefined }
       : { address: s.address, status: record.status, penalty: record.penalty, reachable: false, executed: '', source: null, ioRunning: false, sqlRunning: false };
