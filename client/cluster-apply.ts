@@ -6,6 +6,7 @@ import type { ServerState } from '../activities/server-state';
 import { CLUSTER } from '../workflows/search-attributes';
 import { clusterWorkflowId, healthTickWorkflowId, TASK_QUEUE } from '../workflows/api';
 import { inspectCluster } from './inspect';
+import { readMemo } from './memo';
 import { sleep } from './local/ports';
 import type { ClusterSpec } from './spec';
 
@@ -107,7 +108,7 @@ async function waitForBootstrap(client: Client, name: string): Promise<number> {
   const handle = client.workflow.getHandle(clusterWorkflowId(name));
   const deadline = Date.now() + BOOTSTRAP_TIMEOUT_MS;
   for (;;) {
-    const memo = (await (await handle.describe()).memo)?.state as ReturnType<typeof memoOf> | undefined;
+    const memo = await readMemo(client, name);
     const done = memo?.lastOperation?.kind === 'bootstrap' && !memo.operation ? memo.lastOperation : undefined;
     if (done?.outcome === 'completed') return memo!.viewId;
     if (done || Date.now() > deadline) {

@@ -4,7 +4,7 @@ import {
   acknowledge, addServer, changeServer, clusterWorkflowId, progressQuery, rejoinServer, removeServer, requestOperation as requestOperationUpdate, stateQuery,
   type AddServerRequest, type OperationRequest, type OperationStarted, type RejoinRequest, type RemoveServerRequest, type ServerChangeRequest,
 } from '../workflows/api';
-import type { memoOf } from '../workflows/memo';
+import { memoIn } from './memo';
 import type { ClusterState, OperationResult } from '../workflows/model';
 import { oneLine } from './connect';
 import { sleep } from './local/ports';
@@ -68,9 +68,7 @@ async function untilConductorRecorded(client: Client, workflowId: string, timeou
   for (;;) {
     try {
       const description = await client.connection.withDeadline(Math.max(deadline, Date.now() + 1_000), () => conductor.describe());
-      if (description.status.name !== 'RUNNING') return;
-      const state = description.memo?.state as Pick<ReturnType<typeof memoOf>, 'operation'> | undefined;
-      if (state?.operation?.workflowId !== workflowId) return;
+      if (description.status.name !== 'RUNNING' || memoIn(description)?.operation?.workflowId !== workflowId) return;
     } catch (err) {
       if ((err as Error).name === 'WorkflowNotFoundError') return;
       // a transient error: look again until the deadline

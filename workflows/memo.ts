@@ -1,6 +1,8 @@
 import type { ClusterState } from './model';
 
 /** The compact state published as memo: what `gtidflow status` and the Web UI show without a worker. */
+export type ClusterMemo = ReturnType<typeof memoOf>;
+
 export function memoOf(state: ClusterState) {
   return {
     cluster: state.config.name,

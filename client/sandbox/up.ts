@@ -10,9 +10,9 @@ import type { Client } from '@temporalio/client';
 import { applyCluster } from '../cluster-apply';
 import { connectClient } from '../connect';
 import { temporalSettings } from '../settings';
-import { clusterWorkflowId, TASK_QUEUE } from '../../workflows/api';
+import { TASK_QUEUE } from '../../workflows/api';
+import { readMemo } from '../memo';
 import type { ClusterSpec } from '../spec';
-import type { memoOf } from '../../workflows/memo';
 import { loadState, paths, SandboxState, saveState, stateDir } from './state';
 import { sandboxEndpoints, SandboxEndpoints } from './endpoints';
 import { waitForWorker } from './worker-ready';
@@ -100,8 +100,7 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
 
 /** Runs a health round now (through the cluster's schedule) and waits until the conductor has recorded it. */
 async function healthRoundNow(client: Client, cluster: string): Promise<void> {
-  const handle = client.workflow.getHandle(clusterWorkflowId(cluster));
-  const memo = async () => (await (await handle.describe()).memo)?.state as ReturnType<typeof memoOf>;
+  const memo = async () => (await readMemo(client, cluster))!;
   const start = await memo();
   await client.schedule.getHandle(`health:${cluster}`).trigger();
   const deadline = Date.now() + 60_000;
@@ -117,8 +116,7 @@ async function healthRoundNow(client: Client, cluster: string): Promise<void> {
 /** The primary and FAULTY servers the conductor recorded (after failovers the primary is not server 1), if the cluster is registered. */
 async function recordedRoles(client: Client): Promise<{ primary: string; faulty: string[] } | undefined> {
   try {
-    const described = await client.workflow.getHandle(clusterWorkflowId(CLUSTER)).describe();
-    const memo = (await described.memo)?.state as ReturnType<typeof memoOf> | undefined;
+    const memo = await readMemo(client, CLUSTER);
     return memo && { primary: memo.primary, faulty: memo.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address) };
   } catch {
     return undefined;

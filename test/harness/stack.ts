@@ -5,11 +5,12 @@ import { routeWriter } from '../../activities/router/haproxy';
 import { waitForGtid } from '../../activities/wait-for-gtid';
 import { applyCluster } from '../../client/cluster-apply';
 import { clusterWorkflowId } from '../../workflows/api';
+import { readMemo } from '../../client/memo';
 import { isMariadbRunning } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
 import { readPassword } from '../../client/local/secrets';
 import type { ClusterSpec } from '../../client/spec';
-import type { memoOf } from '../../workflows/memo';
+import type { ClusterMemo } from '../../workflows/memo';
 import { formatAddress, sourceAddress } from '../../workflows/logic/address';
 import { resetTopology, startTestCluster, TestCluster } from './cluster';
 import { startTestRouter, TestRouter } from './router';
@@ -83,10 +84,9 @@ export async function writeRows(stack: TestStack, ids: number[]): Promise<void> 
 }
 
 /** The conductor's memo once it has recorded the end of its last operation (a child ends a moment before). */
-export async function conductorMemo(stack: TestStack): Promise<ReturnType<typeof memoOf>> {
-  const handle = stack.temporal.client.workflow.getHandle(clusterWorkflowId(stack.name));
+export async function conductorMemo(stack: TestStack): Promise<ClusterMemo> {
   for (let i = 0; ; i++) {
-    const memo = (await (await handle.describe()).memo)!.state as ReturnType<typeof memoOf>;
+    const memo = (await readMemo(stack.temporal.client, stack.name))!;
     if (memo.operation === null || i === 100) return memo;
     await sleep(50);
   }
