@@ -3,18 +3,6 @@ import type { Client } from '@temporalio/client';
 import type { AddServerRequest, OperationRequest } from '../workflows/api';
 import type { ServerChange } from '../workflows/logic/server-changes';
 import { parseAddress } from '../workflows/logic/address';
-import { applyCluster } from './cluster-apply';
-import {
-  acknowledgeFailover, conductorState, followOperation, requestAddServer, requestOperation, requestRejoin, requestRemoveServer, requestServerChange,
-} from './operations';
-import { readClusterSpec } from './spec';
-import { clusterStatus, formatStatus } from './status';
-import { connectClient } from './connect';
-import { findClusterSpec } from './clusters';
-import { formatInspection, inspectCluster } from './inspect';
-import { sandboxDown } from './sandbox/down';
-import { sandboxStatus } from './sandbox/status';
-import { sandboxUp } from './sandbox/up';
 import { loadState } from './sandbox/state';
 import { temporalSettings } from './settings';
 
@@ -65,6 +53,8 @@ function installationSettings() {
 const print = (value: unknown, json: boolean, text: () => string) =>
   console.log(json ? JSON.stringify(value, null, 2) : text());
 
+// Each command loads the modules it needs when it runs: the Temporal client, mysql2 and
+// the sandbox's process code are slow to load, and --help needs none of them.
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   async sandbox(args) {
     const { values, positionals } = options(args, { servers: { type: 'string' }, json: { type: 'boolean' } });
@@ -73,7 +63,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     if (sub === 'up') {
       const servers = Number(values.servers ?? 3);
       if (!Number.isInteger(servers) || servers < 1 || servers > 9) throw new UsageError(`--servers must be a whole number from 1 to 9, not "${values.servers}"`);
-      const endpoints = await sandboxUp({ servers });
+      const endpoints = await (await import('./sandbox/up')).sandboxUp({ servers });
       print(endpoints, Boolean(values.json), () => [
         `Temporal   ${endpoints.temporal.address}   Web UI ${endpoints.temporal.ui ?? '(external server)'}`,
         ...endpoints.clusters.map((c) => `cluster ${c.name}: writer ${c.writer.host}:${c.writer.port}, reader ${c.reader.host}:${c.reader.port}, servers ${c.servers.map((s) => `${s.host}:${s.port}`).join(' ')}`),
@@ -81,10 +71,10 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
         `app account ${endpoints.credentials.app.user} (password in ${endpoints.credentials.app.passwordFile})`,
       ].join('\n'));
     } else if (sub === 'down') {
-      const stopped = await sandboxDown();
+      const stopped = await (await import('./sandbox/down')).sandboxDown();
       console.log(stopped.length ? `stopped ${stopped.join(', ')}` : 'nothing was running');
     } else if (sub === 'status') {
-      const processes = sandboxStatus();
+      const processes = (await import('./sandbox/status')).sandboxStatus();
       print(processes, Boolean(values.json), () =>
         processes.length ? processes.map((p) => `${p.role.padEnd(8)} ${String(p.pid ?? '-').padEnd(8)} ${p.running ? 'running' : 'stopped'} ${p.address ?? ''}`.trimEnd()).join('\n') : 'no sandbox here');
     } else {
@@ -95,7 +85,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   async inspect(args) {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('inspect takes one cluster name');
-    const spec = findClusterSpec(positionals[0]);
+    const { formatInspection, inspectCluster } = await import('./inspect');
+    const spec = (await import('./clusters')).findClusterSpec(positionals[0]);
     await withClient(async (client) => {
       const result = await inspectCluster(client, spec);
       print(result, Boolean(values.json), () => formatInspection(result));
@@ -106,7 +97,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, { file: { type: 'string', short: 'f' } });
     if (positionals[0] !== 'apply' || positionals.length !== 1) throw new UsageError('cluster takes: apply -f <spec.yaml>');
     if (!values.file) throw new UsageError('cluster apply needs -f <spec.yaml>');
-    const spec = readClusterSpec(values.file);
+    const spec = (await import('./spec')).readClusterSpec(values.file);
+    const { applyCluster } = await import('./cluster-apply');
     await withClient(async (client) => {
       const { created, viewId } = await applyCluster(client, spec);
       console.log(created ? `cluster ${spec.name} registered and ready: view ${viewId}, primary ${spec.servers.find((s) => s.status === 'PRIMARY')!.address}` : `cluster ${spec.name} already registered (view ${viewId}); nothing changed`);
@@ -116,6 +108,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   async status(args) {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('status takes one cluster name');
+    const { clusterStatus, formatStatus } = await import('./status');
     await withClient(async (client) => {
       const status = await clusterStatus(client, positionals[0]);
       print(status, Boolean(values.json), () => formatStatus(status));
@@ -126,7 +119,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { positionals } = options(args, {});
     if (positionals.length !== 1) throw new UsageError('ack takes one cluster name');
     await withClient(async (client) => {
-      console.log(await acknowledgeFailover(client, positionals[0]));
+      console.log(await (await import('./operations')).acknowledgeFailover(client, positionals[0]));
     });
   },
 
@@ -136,6 +129,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     });
     const [sub, cluster, address, value, ...rest] = positionals;
     const updateOnly = values['update-only'];
+    const { requestAddServer, requestRemoveServer, requestServerChange } = await import('./operations');
     if ((sub === 'add' || sub === 'remove') && cluster && address && !value) {
       parseAddress(address);
       if (sub === 'remove') return followUpdate((client) => requestRemoveServer(client, cluster, { address, updateOnly }));
@@ -161,6 +155,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const [sub, cluster, address, capability, ...rest] = positionals;
     if (sub !== 'set' || rest.length || !capability) throw new UsageError('capability takes: set <cluster> <host:port> [--database db] read-write|read-only|disabled');
     parseAddress(address);
+    const { requestServerChange } = await import('./operations');
     await followUpdate((client) => requestServerChange(client, cluster, {
       address, capability: capability as ServerChange['capability'], database: values.database, updateOnly: values['update-only'],
     }));
@@ -170,7 +165,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('history takes one cluster name');
     await withClient(async (client) => {
-      const state = await conductorState(client, positionals[0]);
+      const state = await (await import('./operations')).conductorState(client, positionals[0]);
       print(state.views, Boolean(values.json), () => state.views.map((v) =>
         `view ${v.viewId}  ${v.at}  primary ${v.primary}  members ${v.members.join(' ')}` +
         `${v.joined.length ? `  joined ${v.joined.join(' ')}` : ''}${v.left.length ? `  left ${v.left.join(' ')}` : ''}  by ${v.operation}`).join('\n'));
@@ -182,6 +177,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const [cluster, address, ...rest] = positionals;
     if (!address || rest.length) throw new UsageError('rejoin takes: <cluster> <host:port>');
     parseAddress(address);
+    const { requestRejoin } = await import('./operations');
     await followUpdate((client) => requestRejoin(client, cluster, { address, reprovision: values.reprovision, updateOnly: values['update-only'] }));
   },
 
@@ -193,15 +189,13 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     options(args, {});
     const settings = installationSettings();
     // Fail fast with one line when the server is not there, before the SDK's own retries.
-    await (await connectClient(settings)).connection.close();
-    // Loaded only here: the worker SDK and its native core are slow to load for other commands.
-    const { runWorker } = require('../worker/main') as typeof import('../worker/main');
-    await runWorker(settings);
+    await (await (await import('./connect')).connectClient(settings)).connection.close();
+    await (await import('../worker/main')).runWorker(settings);
   },
 };
 
 async function withClient(work: (client: Client) => Promise<void>): Promise<void> {
-  const client = await connectClient(installationSettings());
+  const client = await (await import('./connect')).connectClient(installationSettings());
   try {
     await work(client);
   } finally {
@@ -213,7 +207,7 @@ async function withClient(work: (client: Client) => Promise<void>): Promise<void
 async function followUpdate(request: (client: Client) => Promise<{ workflowId: string }>): Promise<void> {
   await withClient(async (client) => {
     const started = await request(client);
-    const result = await followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
+    const result = await (await import('./operations')).followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
     console.log(result.summary);
   });
 }
@@ -226,6 +220,7 @@ async function operation(kind: OperationRequest['kind'], args: string[]): Promis
   if (positionals.length !== 1) throw new UsageError(`${kind} takes one cluster name`);
   if (values['accept-loss'] !== undefined && (kind !== 'failover' || values['update-only'])) throw new UsageError('--accept-loss goes with a failover that reads the servers');
   if (values.candidate) parseAddress(values.candidate);
+  const { followOperation, requestOperation } = await import('./operations');
   await withClient(async (client) => {
     const started = await requestOperation(client, positionals[0], {
       kind, candidate: values.candidate, updateOnly: values['update-only'], reason: values.reason ?? 'operator request', acceptLoss: values['accept-loss'],
