@@ -55,6 +55,20 @@ const print = (value: unknown, json: boolean, text: () => string) =>
 
 // Each command loads the modules it needs when it runs: the Temporal client, mysql2 and
 // the sandbox's process code are slow to load, and --help needs none of them.
+const load = {
+  worker: () => require('../worker/main') as typeof import('../worker/main'),
+  clusterApply: () => require('./cluster-apply') as typeof import('./cluster-apply'),
+  clusters: () => require('./clusters') as typeof import('./clusters'),
+  connect: () => require('./connect') as typeof import('./connect'),
+  inspect: () => require('./inspect') as typeof import('./inspect'),
+  operations: () => require('./operations') as typeof import('./operations'),
+  sandboxDown: () => require('./sandbox/down') as typeof import('./sandbox/down'),
+  sandboxStatus: () => require('./sandbox/status') as typeof import('./sandbox/status'),
+  sandboxUp: () => require('./sandbox/up') as typeof import('./sandbox/up'),
+  spec: () => require('./spec') as typeof import('./spec'),
+  status: () => require('./status') as typeof import('./status'),
+};
+
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   async sandbox(args) {
     const { values, positionals } = options(args, { servers: { type: 'string' }, json: { type: 'boolean' } });
@@ -63,7 +77,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     if (sub === 'up') {
       const servers = Number(values.servers ?? 3);
       if (!Number.isInteger(servers) || servers < 1 || servers > 9) throw new UsageError(`--servers must be a whole number from 1 to 9, not "${values.servers}"`);
-      const endpoints = await (await import('./sandbox/up')).sandboxUp({ servers });
+      const endpoints = await load.sandboxUp().sandboxUp({ servers });
       print(endpoints, Boolean(values.json), () => [
         `Temporal   ${endpoints.temporal.address}   Web UI ${endpoints.temporal.ui ?? '(external server)'}`,
         ...endpoints.clusters.map((c) => `cluster ${c.name}: writer ${c.writer.host}:${c.writer.port}, reader ${c.reader.host}:${c.reader.port}, servers ${c.servers.map((s) => `${s.host}:${s.port}`).join(' ')}`),
@@ -71,10 +85,10 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
         `app account ${endpoints.credentials.app.user} (password in ${endpoints.credentials.app.passwordFile})`,
       ].join('\n'));
     } else if (sub === 'down') {
-      const stopped = await (await import('./sandbox/down')).sandboxDown();
+      const stopped = await load.sandboxDown().sandboxDown();
       console.log(stopped.length ? `stopped ${stopped.join(', ')}` : 'nothing was running');
     } else if (sub === 'status') {
-      const processes = (await import('./sandbox/status')).sandboxStatus();
+      const processes = load.sandboxStatus().sandboxStatus();
       print(processes, Boolean(values.json), () =>
         processes.length ? processes.map((p) => `${p.role.padEnd(8)} ${String(p.pid ?? '-').padEnd(8)} ${p.running ? 'running' : 'stopped'} ${p.address ?? ''}`.trimEnd()).join('\n') : 'no sandbox here');
     } else {
@@ -85,8 +99,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   async inspect(args) {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('inspect takes one cluster name');
-    const { formatInspection, inspectCluster } = await import('./inspect');
-    const spec = (await import('./clusters')).findClusterSpec(positionals[0]);
+    const { formatInspection, inspectCluster } = load.inspect();
+    const spec = load.clusters().findClusterSpec(positionals[0]);
     await withClient(async (client) => {
       const result = await inspectCluster(client, spec);
       print(result, Boolean(values.json), () => formatInspection(result));
@@ -97,8 +111,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, { file: { type: 'string', short: 'f' } });
     if (positionals[0] !== 'apply' || positionals.length !== 1) throw new UsageError('cluster takes: apply -f <spec.yaml>');
     if (!values.file) throw new UsageError('cluster apply needs -f <spec.yaml>');
-    const spec = (await import('./spec')).readClusterSpec(values.file);
-    const { applyCluster } = await import('./cluster-apply');
+    const spec = load.spec().readClusterSpec(values.file);
+    const { applyCluster } = load.clusterApply();
     await withClient(async (client) => {
       const { created, viewId } = await applyCluster(client, spec);
       console.log(created ? `cluster ${spec.name} registered and ready: view ${viewId}, primary ${spec.servers.find((s) => s.status === 'PRIMARY')!.address}` : `cluster ${spec.name} already registered (view ${viewId}); nothing changed`);
@@ -108,7 +122,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   async status(args) {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('status takes one cluster name');
-    const { clusterStatus, formatStatus } = await import('./status');
+    const { clusterStatus, formatStatus } = load.status();
     await withClient(async (client) => {
       const status = await clusterStatus(client, positionals[0]);
       print(status, Boolean(values.json), () => formatStatus(status));
@@ -119,7 +133,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { positionals } = options(args, {});
     if (positionals.length !== 1) throw new UsageError('ack takes one cluster name');
     await withClient(async (client) => {
-      console.log(await (await import('./operations')).acknowledgeFailover(client, positionals[0]));
+      console.log(await load.operations().acknowledgeFailover(client, positionals[0]));
     });
   },
 
@@ -129,7 +143,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     });
     const [sub, cluster, address, value, ...rest] = positionals;
     const updateOnly = values['update-only'];
-    const { requestAddServer, requestRemoveServer, requestServerChange } = await import('./operations');
+    const { requestAddServer, requestRemoveServer, requestServerChange } = load.operations();
     if ((sub === 'add' || sub === 'remove') && cluster && address && !value) {
       parseAddress(address);
       if (sub === 'remove') return followUpdate((client) => requestRemoveServer(client, cluster, { address, updateOnly }));
@@ -155,7 +169,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const [sub, cluster, address, capability, ...rest] = positionals;
     if (sub !== 'set' || rest.length || !capability) throw new UsageError('capability takes: set <cluster> <host:port> [--database db] read-write|read-only|disabled');
     parseAddress(address);
-    const { requestServerChange } = await import('./operations');
+    const { requestServerChange } = load.operations();
     await followUpdate((client) => requestServerChange(client, cluster, {
       address, capability: capability as ServerChange['capability'], database: values.database, updateOnly: values['update-only'],
     }));
@@ -165,7 +179,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('history takes one cluster name');
     await withClient(async (client) => {
-      const state = await (await import('./operations')).conductorState(client, positionals[0]);
+      const state = await load.operations().conductorState(client, positionals[0]);
       print(state.views, Boolean(values.json), () => state.views.map((v) =>
         `view ${v.viewId}  ${v.at}  primary ${v.primary}  members ${v.members.join(' ')}` +
         `${v.joined.length ? `  joined ${v.joined.join(' ')}` : ''}${v.left.length ? `  left ${v.left.join(' ')}` : ''}  by ${v.operation}`).join('\n'));
@@ -177,7 +191,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const [cluster, address, ...rest] = positionals;
     if (!address || rest.length) throw new UsageError('rejoin takes: <cluster> <host:port>');
     parseAddress(address);
-    const { requestRejoin } = await import('./operations');
+    const { requestRejoin } = load.operations();
     await followUpdate((client) => requestRejoin(client, cluster, { address, reprovision: values.reprovision, updateOnly: values['update-only'] }));
   },
 
@@ -189,13 +203,13 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     options(args, {});
     const settings = installationSettings();
     // Fail fast with one line when the server is not there, before the SDK's own retries.
-    await (await (await import('./connect')).connectClient(settings)).connection.close();
-    await (await import('../worker/main')).runWorker(settings);
+    await (await load.connect().connectClient(settings)).connection.close();
+    await load.worker().runWorker(settings);
   },
 };
 
 async function withClient(work: (client: Client) => Promise<void>): Promise<void> {
-  const client = await (await import('./connect')).connectClient(installationSettings());
+  const client = await load.connect().connectClient(installationSettings());
   try {
     await work(client);
   } finally {
@@ -207,7 +221,7 @@ async function withClient(work: (client: Client) => Promise<void>): Promise<void
 async function followUpdate(request: (client: Client) => Promise<{ workflowId: string }>): Promise<void> {
   await withClient(async (client) => {
     const started = await request(client);
-    const result = await (await import('./operations')).followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
+    const result = await load.operations().followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
     console.log(result.summary);
   });
 }
@@ -220,7 +234,7 @@ async function operation(kind: OperationRequest['kind'], args: string[]): Promis
   if (positionals.length !== 1) throw new UsageError(`${kind} takes one cluster name`);
   if (values['accept-loss'] !== undefined && (kind !== 'failover' || values['update-only'])) throw new UsageError('--accept-loss goes with a failover that reads the servers');
   if (values.candidate) parseAddress(values.candidate);
-  const { followOperation, requestOperation } = await import('./operations');
+  const { followOperation, requestOperation } = load.operations();
   await withClient(async (client) => {
     const started = await requestOperation(client, positionals[0], {
       kind, candidate: values.candidate, updateOnly: values['update-only'], reason: values.reason ?? 'operator request', acceptLoss: values['accept-loss'],
