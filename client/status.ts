@@ -61,7 +61,8 @@ export function formatStatus(status: ClusterStatus): string {
     `cluster ${status.cluster}: view ${status.viewId}, primary ${status.primary}, ${op}${last}`,
     ...status.warnings.map((w) => `WARNING: ${w.text}`),
     ...(status.health ? [`health at ${status.health.at}: ${status.health.findings.length ? '' : 'healthy'}`,
-      ...status.health.findings.map((f) => `  ${f.server}: ${f.problem}${f.repair ? ` (repaired: ${f.repair})` : ''}`)] : []),
+      // A round recorded before findings had codes has `problem`, not `text` (the next round replaces it).
+      ...status.health.findings.map((f) => `  ${f.server}: ${f.text ?? (f as { problem?: string }).problem}${f.repair ? ` (repaired: ${f.repair})` : ''}`)] : []),
     ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()),
   ].join('\n');
 }

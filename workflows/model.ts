@@ -1,4 +1,5 @@
 import type { Access } from '../activities/db/connection';
+import type { Finding } from './logic/health';
 import type { ServerStatus } from './logic/status';
 import type { Warning } from './logic/warnings';
 
@@ -111,7 +112,7 @@ export interface ClusterState {
   /** false until the conductor's first operation made the cluster as registered (absent: registered before bootstraps existed). */
   bootstrapped?: boolean;
   /** The last health round: when, and what it found (repaired or reported). */
-  health: { at: string; findings: { server: string; problem: string; repair?: string }[] } | null;
+  health: { at: string; findings: Finding[] } | null;
 }
 
 /** What every operation workflow starts from: the recorded facts, references only. */
@@ -163,5 +164,5 @@ export interface OperationResult {
   /** Health rounds, when the recorded primaries are unknown: the origins read off the primary's history, learned again. */
   learnedPrimaries?: string[];
   /** Health rounds only: what they found. */
-  findings?: { server: string; problem: string; repair?: string }[];
+  findings?: Finding[];
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { automaticFailoverBlocked, followUp, recordOutcome, respondToDeath } from '../../workflows/logic/outcomes';
-import { FAULTY_ANSWERING } from '../../workflows/logic/health';
 import { DEFAULT_POLICIES, type ClusterState, type OperationKind, type RunningOperation, type ServerRecord } from '../../workflows/model';
 
 const server = (address: string, status: ServerRecord['status']): ServerRecord => ({ address, status, penalty: 0, capability: 'read-write', databases: {} });
@@ -43,24 +42,35 @@ describe('recordOutcome: the recorded state after an operation', () => {
   });
 
   it('a health round records its findings, a view only when it marked a server, learns unknown primaries, and no last operation', () => {
-    const findings = [{ server: 'r:2', problem: 'replication stopped', repair: 'mark-faulty' as const }];
+    const findings = [{ code: 'replica-unreachable' as const, server: 'r:2', text: 'does not answer', repair: 'mark-faulty' as const }];
     const next = recordOutcome({ ...base, primaries: null }, op('health'), { ok: true, result: { primary: 'p:1', servers: marked, summary: '', findings, learnedPrimaries: ['1', '5'] } }, AT);
     assert.equal(next.viewId, 2);
     assert.deepEqual(next.health, { at: AT, findings });
     assert.deepEqual(next.primaries, ['1', '5']);
     assert.equal(next.lastOperation, null);
     const failed = recordOutcome(base, op('health'), { ok: false, message: 'no worker' }, AT);
-    assert.deepEqual(failed.health, { at: AT, findings: [{ server: 'p:1', problem: 'health round failed: no worker' }] });
+    assert.deepEqual(failed.health, { at: AT, findings: [{ code: 'health-round-failed', server: 'p:1', text: 'health round failed: no worker' }] });
     assert.equal(failed.viewId, 1);
   });
 });
 
 describe('followUp: what a health round leads to', () => {
-  const returning = { ...base, health: { at: AT, findings: [{ server: 'r:2', problem: FAULTY_ANSWERING }] } };
+  const returning = { ...base, health: { at: AT, findings: [{ code: 'faulty-answering' as const, server: 'r:2', text: 'FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)' }] } };
+  const auto = (state: ClusterState) => ({ ...state, config: { ...base.config, policies: { ...DEFAULT_POLICIES, rejoin: 'auto' as const } } });
   it('a FAULTY server answering again rejoins when the policy is auto', () => {
-    assert.deepEqual(followUp({ ...returning, config: { ...base.config, policies: { ...DEFAULT_POLICIES, rejoin: 'auto' } } }), { kind: 'rejoin', target: 'r:2' });
+    assert.deepEqual(followUp(auto(returning)), { kind: 'rejoin', target: 'r:2' });
   });
   it('and is only reported when it is notify', () => assert.equal(followUp(returning), undefined));
+  it('decides on the code, not the text', () => {
+    const reworded = { ...returning, health: { at: AT, findings: [{ ...returning.health.findings[0], text: 'answers again' }] } };
+    assert.deepEqual(followUp(auto(reworded)), { kind: 'rejoin', target: 'r:2' });
+    const other = { ...returning, health: { at: AT, findings: [{ ...returning.health.findings[0], code: 'replica-writable' as const }] } };
+    assert.equal(followUp(auto(other)), undefined);
+  });
+  it('a finding recorded before codes (problem, no code) leads to nothing until the next round replaces it', () => {
+    const old = { ...base, health: { at: AT, findings: [{ server: 'r:2', problem: 'FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)' }] as never } };
+    assert.equal(followUp(auto(old)), undefined);
+  });
 });
 
 describe('respondToDeath: the conductor\'s answer to a dead primary', () => {

@@ -31,7 +31,9 @@ async function healthRound() {
   throw new Error('no health round was recorded');
 }
 
-const problems = (memo: Awaited<ReturnType<typeof healthRound>>) => memo.health!.findings.map((f) => `${f.server} ${f.problem}${f.repair ? ` [${f.repair}]` : ''}`);
+const problems = (memo: Awaited<ReturnType<typeof healthRound>>) => memo.health!.findings.map((f) => `${f.server} ${f.text}${f.repair ? ` [${f.repair}]` : ''}`);
+/** Each finding as `server code`: what a script decides on. */
+const codes = (memo: Awaited<ReturnType<typeof healthRound>>) => memo.health!.findings.map((f) => `${f.server} ${f.code}`);
 
 test('a stopped replica, a writable replica, semi-sync on a replica and a missing published view are repaired', async () => {
   const [primary, r1, r2] = stack.cluster.addresses;
@@ -41,6 +43,7 @@ test('a stopped replica, a writable replica, semi-sync on a replica and a missin
   await stack.cluster.sql(0, 'DELETE FROM gtidflow.view');
   const memo = await healthRound();
   const found = problems(memo);
+  for (const code of [`${primary} view-not-published`, `${r1} replica-writable`, `${r1} replication-stopped`, `${r2} replica-semi-sync-primary-side`]) assert.ok(codes(memo).includes(code), codes(memo).join('\n'));
   assert.ok(found.includes(`${r1} a replica is writable [set-read-only]`), found.join('\n'));
   assert.ok(found.includes(`${r1} replication stopped (IO error 0) [start-replication]`), found.join('\n'));
   assert.ok(found.includes(`${r2} the primary side of semi-sync is on on a replica [semi-sync-replica-side]`), found.join('\n'));
@@ -57,8 +60,10 @@ test('a stopped replica, a writable replica, semi-sync on a replica and a missin
 test('errant transactions on a replica are reported, not repaired', async () => {
   const r2 = stack.cluster.addresses[2];
   await stack.cluster.sql(2, 'CREATE DATABASE IF NOT EXISTS local_only');
-  const found = problems(await healthRound());
+  const memo = await healthRound();
+  const found = problems(memo);
   assert.ok(found.some((f) => f.startsWith(`${r2} errant transactions 0-3-`) && !f.includes('[')), found.join('\n'));
+  assert.ok(codes(memo).includes(`${r2} errant-transactions`), codes(memo).join('\n'));
 });
 
 test('an unreachable replica is marked FAULTY, in a new view, and leaves the reader backend', async () => {
@@ -66,6 +71,7 @@ test('an unreachable replica is marked FAULTY, in a new view, and leaves the rea
   process.kill(stack.cluster.servers[2].pid, 'SIGKILL');
   const memo = await healthRound();
   assert.ok(problems(memo).includes(`${r2} does not answer [mark-faulty]`));
+  assert.ok(codes(memo).includes(`${r2} replica-unreachable`), codes(memo).join('\n'));
   assert.equal(memo.viewId, 2);
   assert.equal(memo.servers.find((s) => s.address === r2)?.status, 'FAULTY');
   assert.ok(!(await readRoutes({ router: stack.router.router })).readers.includes(r2));
@@ -76,11 +82,15 @@ test('semi-sync: never turned on where no replica is attached (it would block wr
   await stack.cluster.sql(1, 'STOP SLAVE');
   await stack.cluster.sql(2, 'STOP SLAVE');
   await stack.cluster.sql(0, 'SET GLOBAL rpl_semi_sync_master_enabled = 0');
-  const found = problems(await healthRound());
+  const memo = await healthRound();
+  const found = problems(memo);
+  assert.ok(codes(memo).includes(`${primary} primary-async`), codes(memo).join('\n'));
   assert.ok(found.includes(`${primary} the primary runs asynchronously: acknowledged writes may be lost in a failover (semi-sync off) [semi-sync-primary-side]`), found.join('\n'));
   assert.equal((await getServerState({ address: primary, access: stack.cluster.access })).semiSync.primaryEnabled, false, 'no replica was attached');
   const status = await clusterStatus(stack.temporal.client, stack.name);
   assert.ok(status.warnings.some((w) => w.code === 'primary-async' && w.text.startsWith('the primary runs asynchronously: acknowledged writes may be lost')), JSON.stringify(status.warnings));
+  // What `gtidflow status --json` prints: each finding's code beside its server and text.
+  assert.ok(status.health?.findings.some((f) => f.code === 'primary-async' && f.server === primary && f.text.includes('(semi-sync off)')), JSON.stringify(status.health));
   // The same round restarted the replicas: the next one turns semi-sync on, with the policy's wait point.
   await healthRound();
   const semiSync = (await getServerState({ address: primary, access: stack.cluster.access })).semiSync;

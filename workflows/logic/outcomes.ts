@@ -1,5 +1,4 @@
 import type { ClusterState, OperationParams, OperationResult, RunningOperation } from '../model';
-import { FAULTY_ANSWERING } from './health';
 import { recordOperation } from './views';
 import type { Warning } from './warnings';
 
@@ -29,7 +28,7 @@ function statusChanged(state: ClusterState, result: OperationResult): boolean {
 
 /** A health round records its findings, and learns the primaries' origins when they were unknown. */
 function recordHealth(state: ClusterState, outcome: Outcome, name: string, at: string): ClusterState {
-  if (!outcome.ok) return { ...state, health: { at, findings: [{ server: state.primary, problem: `health round failed: ${outcome.message}` }] } };
+  if (!outcome.ok) return { ...state, health: { at, findings: [{ code: 'health-round-failed', server: state.primary, text: `health round failed: ${outcome.message}` }] } };
   const next = statusChanged(state, outcome.result) ? recordOperation(state, outcome.result, name, at) : state;
   const primaries = next.primaries ?? outcome.result.learnedPrimaries ?? null;
   return { ...next, primaries, health: { at, findings: outcome.result.findings ?? [] } };
@@ -38,7 +37,7 @@ function recordHealth(state: ClusterState, outcome: Outcome, name: string, at: s
 /** Crash recovery after a health round: a FAULTY server answering again is brought back, if policy says so (rejoin refuses a diverged one). */
 export function followUp(state: ClusterState): OperationParams | undefined {
   if (state.config.policies.rejoin !== 'auto') return undefined;
-  const returning = state.health?.findings.find((f) => f.problem === FAULTY_ANSWERING);
+  const returning = state.health?.findings.find((f) => f.code === 'faulty-answering');
   return returning && { kind: 'rejoin', target: returning.server };
 }
 

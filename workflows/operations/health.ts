@@ -37,7 +37,7 @@ export async function health(input: OperationInput<'health'>): Promise<HealthRes
   });
   let servers = input.servers;
   for (const finding of findings.filter((f) => f.repair)) {
-    step(`repairing ${finding.server}: ${finding.problem}`);
+    step(`repairing ${finding.server}: ${finding.text}`);
     servers = await repair(input, servers, finding);
   }
   // A status changed: the conductor records the next view, published here first.
@@ -47,7 +47,7 @@ export async function health(input: OperationInput<'health'>): Promise<HealthRes
   const primaryState = states.find((s): s is ServerState => s.reachable && s.address === input.primary);
   const learnedPrimaries = !input.primaries && primaryState
     ? registeredPrimaries(flavor, primaryState, states.filter((s): s is ServerState => s.reachable && s !== primaryState)) : undefined;
-  return { primary: input.primary, servers, findings, learnedPrimaries, summary: findings.length ? findings.map((f) => `${f.server}: ${f.problem}`).join('; ') : 'healthy' };
+  return { primary: input.primary, servers, findings, learnedPrimaries, summary: findings.length ? findings.map((f) => `${f.server}: ${f.text}`).join('; ') : 'healthy' };
 }
 
 async function repair(input: OperationContext, servers: ServerRecord[], finding: Finding): Promise<ServerRecord[]> {
