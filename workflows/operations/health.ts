@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ServerState, UnreachableServer } from '../../activities/server-state';
-import { formatAddress } from '../logic/address';
+import { sourceAddress } from '../logic/address';
 import { registeredPrimaries } from '../logic/views';
 import { assessHealth, type Finding, type HealthServer } from '../logic/health';
 import { DEFAULT_SEMI_SYNC, type OperationContext, type OperationInput, type OperationResult, type ServerRecord } from '../model';
@@ -88,7 +88,7 @@ function healthServer(state: ServerState | UnreachableServer, records: ServerRec
   return {
     address: state.address, status, reachable: true, readOnly: state.readOnly, executed: state.executed, semiSync: state.semiSync,
     replication: r && {
-      source: formatAddress(r.sourceHost, r.sourcePort), received: r.received, ioRunning: r.ioRunning, ioConnecting: r.ioConnecting, sqlRunning: r.sqlRunning,
+      source: sourceAddress(r), received: r.received, ioRunning: r.ioRunning, ioConnecting: r.ioConnecting, sqlRunning: r.sqlRunning,
       ioErrno: r.ioErrno, sqlErrno: r.sqlErrno, sqlError: r.sqlError, secondsBehind: r.secondsBehind,
     },
   };
