@@ -15,7 +15,7 @@ import { trimViews } from './logic/views';
 import type { Warning } from './logic/warnings';
 import { admit, watchMayRun, watchRunsDuring } from './logic/admission';
 import { planAdd, planChange, planOperation, planRejoin, planRemove, type RequestPlan } from './logic/requests';
-import { automaticFailoverBlocked, followUp, recordOutcome, respondToDeath, type Outcome } from './logic/outcomes';
+import { automaticFailoverBlocked, followUp, outdated, recordOutcome, respondToDeath, type Outcome } from './logic/outcomes';
 import type { ClusterState, OperationContext, OperationKind, OperationParams, RunningOperation } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
 
@@ -38,6 +38,8 @@ export async function cluster(initial: ClusterState): Promise<void> {
   let state = initial;
   const queue: Queued[] = [];
   const started = new Map<number, string>();
+  /** Operations taken off the queue without running (logic/outcomes outdated), with the reason. */
+  const dropped = new Map<number, string>();
   let running: { op: RunningOperation; scope: CancellationScope } | undefined;
 
   const publish = () => {
@@ -73,7 +75,8 @@ export async function cluster(initial: ClusterState): Promise<void> {
   const enqueue = async (params: OperationParams): Promise<OperationStarted> => {
     const id = admitNow(params);
     if (id === false) throw new Error(busyWith(params.kind));
-    await condition(() => started.has(id));
+    await condition(() => started.has(id) || dropped.has(id));
+    if (dropped.has(id)) throw new Error(`${params.kind} #${id} ${dropped.get(id)}`);
     return { id, kind: params.kind, workflowId: started.get(id)! };
   };
 
@@ -115,10 +118,11 @@ export async function cluster(initial: ClusterState): Promise<void> {
     for (;;) {
       await condition(() => !continuingAsNew && state.bootstrapped !== false && state.config.policies.failover !== 'off' && watchMayRun(state.operation ?? undefined, pending()));
       watchScope = new CancellationScope();
-      watching = JSON.stringify(watchTargets(state, watchedPrimary()));
-      const event = await watchOnce(state, watchScope, watchedPrimary());
+      const watched = watchedPrimary();
+      watching = JSON.stringify(watchTargets(state, watched));
+      const event = await watchOnce(state, watchScope, watched);
       watchScope = undefined;
-      if (event) await react(event);
+      if (event) await react(event, watched);
     }
   };
   const restartWatchIfChanged = () => {
@@ -138,7 +142,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
     publish();
   };
 
-  const react = async (event: MonitorEvent) => {
+  const react = async (event: MonitorEvent, watched: string) => {
     if (event.kind === 'warning') return warn([event.warning]);
     if (event.kind === 'warning-cleared') return warn([]);
     if (event.kind === 'faulty-writable') return fenceReturned(state, event.address);
@@ -151,9 +155,8 @@ export async function cluster(initial: ClusterState): Promise<void> {
       warn([response.warning]);
       await condition(() => state.viewId !== viewId || !automaticFailoverBlocked(state, Date.now()), '1 minute');
     } else if (response.action === 'failover') {
-      state = { ...state, lastAutomaticFailoverAt: new Date().toISOString(), warnings: [] };
       // Whatever else runs (a health round, a rejoin, a server being provisioned for hours) is cancelled.
-      admitNow({ kind: 'failover', reason: response.reason });
+      admitNow({ kind: 'failover', reason: response.reason, primary: watched, automatic: true });
     }
   };
 
@@ -170,6 +173,14 @@ export async function cluster(initial: ClusterState): Promise<void> {
       await continueAsNew<typeof cluster>({ ...state, views: trimViews(state.views, KEEP_VIEWS) });
     }
     const { id, params } = queue.shift()!;
+    const notRun = outdated(state, params);
+    if (notRun) {
+      dropped.set(id, notRun);
+      state = { ...state, lastOperation: { id, kind: params.kind, outcome: 'failed', message: notRun, at: new Date().toISOString() } };
+      publish();
+      continue;
+    }
+    if (params.kind === 'failover' && params.automatic) state = { ...state, lastAutomaticFailoverAt: new Date().toISOString(), warnings: [] };
     // The watch keeps running during this operation (safety rule 8), unless it moves the primary itself (logic/admission).
     if (!watchRunsDuring(params.kind)) watchScope?.cancel();
     const op: RunningOperation = { id, kind: params.kind, workflowId: operationWorkflowId(state.config.name, params.kind, id), startedAt: new Date().toISOString() };

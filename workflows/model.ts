@@ -140,8 +140,12 @@ export type OperationParams =
   | { kind: 'bootstrap' }
   | { kind: 'health' }
   | { kind: 'switchover'; candidate?: string; updateOnly?: boolean; reason?: string }
-  /** acceptLoss: from an operator only, the exact transactions a refusal named, accepted as lost. */
-  | { kind: 'failover'; candidate?: string; updateOnly?: boolean; reason?: string; acceptLoss?: string }
+  /**
+   * acceptLoss: from an operator only, the exact transactions a refusal named, accepted as lost.
+   * primary: the primary it is meant for, set by the conductor; another one recorded when its turn comes (a
+   * switchover past its promotion completed first), it does not run. automatic: detection's own (safety rule 6).
+   */
+  | { kind: 'failover'; candidate?: string; updateOnly?: boolean; reason?: string; acceptLoss?: string; primary?: string; automatic?: boolean }
   /** changed: the servers as the operator's change leaves them (validated by the conductor). */
   | { kind: 'reconfigure'; changed: ServerRecord[]; summary: string; updateOnly?: boolean }
   /** status: what the server ends in (SECONDARY, or SPARE for a set-status out of FAULTY); reprovision: replace a diverged server's data. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { automaticFailoverBlocked, followUp, recordOutcome, respondToDeath } from '../../workflows/logic/outcomes';
+import { automaticFailoverBlocked, followUp, outdated, recordOutcome, respondToDeath } from '../../workflows/logic/outcomes';
 import { DEFAULT_POLICIES, type ClusterState, type OperationKind, type RunningOperation, type ServerRecord } from '../../workflows/model';
 
 const server = (address: string, status: ServerRecord['status']): ServerRecord => ({ address, status, penalty: 0, capability: 'read-write', databases: {} });
@@ -86,5 +86,16 @@ describe('respondToDeath: the conductor\'s answer to a dead primary', () => {
     const response = respondToDeath(recent, 'no answer', now, false);
     assert.ok(response.action === 'withhold' && response.warning.text.includes('unless acknowledged (gtidflow ack c)'));
     assert.equal(automaticFailoverBlocked(recent, now + DEFAULT_POLICIES.blockSeconds * 1000), undefined);
+  });
+});
+
+describe('outdated: a queued failover meant for a primary that is no longer the recorded one does not run', () => {
+  it('the primary changed (a switchover past its promotion completed first)', () => {
+    assert.equal(outdated({ primary: 'r:1' }, { kind: 'failover', primary: 'p:1' }), 'not run: it was meant for primary p:1, and r:1 is the primary now');
+  });
+  it('the same primary, a failover queued before primaries were noted, or another kind: it runs', () => {
+    assert.equal(outdated({ primary: 'p:1' }, { kind: 'failover', primary: 'p:1' }), undefined);
+    assert.equal(outdated({ primary: 'r:1' }, { kind: 'failover' }), undefined);
+    assert.equal(outdated({ primary: 'r:1' }, { kind: 'switchover' }), undefined);
   });
 });

@@ -11,7 +11,8 @@ const refused = (reason: string): RequestPlan => ({ ok: false, reason });
 describe('planOperation: a switchover or failover an operator asks for', () => {
   const cases: [string, OperationRequest, RequestPlan][] = [
     ['a switchover to a server of the cluster', { kind: 'switchover', candidate: 'r:1' }, { ok: true, params: { kind: 'switchover', candidate: 'r:1' } }],
-    ['a failover accepting a named loss', { kind: 'failover', acceptLoss: '0-1-5' }, { ok: true, params: { kind: 'failover', acceptLoss: '0-1-5' } }],
+    ['a failover accepting a named loss, meant for the recorded primary', { kind: 'failover', acceptLoss: '0-1-5' }, { ok: true, params: { kind: 'failover', acceptLoss: '0-1-5', primary: 'p:1' } }],
+    ['an update-only failover without a candidate', { kind: 'failover', updateOnly: true }, refused('an update-only failover needs --candidate: nothing is read from the servers')],
     ['a candidate that is not a server', { kind: 'failover', candidate: 'x:1' }, refused('x:1 is not a server of this cluster')],
     ['--accept-loss with --update-only', { kind: 'failover', acceptLoss: '0-1-5', updateOnly: true }, refused('--accept-loss goes with a failover that reads the servers')],
     ['--accept-loss with a switchover', { kind: 'switchover', acceptLoss: '0-1-5' } as OperationRequest, refused('--accept-loss goes with a failover that reads the servers')],

@@ -237,11 +237,7 @@ test('after an automatic failover, a second death is withheld with a warning unt
   assert.deepEqual(done.warnings, []);
 });
 
-// Known conductor bugs, as tests that fail until they are fixed (todo: reported, not failing the run).
-
-test('the old primary dies as its switchover promotes the candidate: the failover meant for it does not run against the new primary', {
-  todo: 'conductor bug: a failover queued while a switchover is past its point of no return runs against the primary the switchover made',
-}, async () => {
+test('the old primary dies as its switchover promotes the candidate: the failover meant for it does not run against the new primary', async () => {
   const [primary, candidate] = await register('race');
   const promotion = memory.hold('promote', candidate);
   const started = await conductor.executeUpdate(requestOperation, { args: [{ kind: 'switchover', candidate }] });
@@ -254,9 +250,7 @@ test('the old primary dies as its switchover promotes the candidate: the failove
   assert.equal(memory.router.writer, candidate);
 });
 
-test('a failover that cannot run (update-only, no candidate) does not leave the switchover it preempted fenced', {
-  todo: 'conductor bug: the preempted switchover skips its rollback, the failover fails before fencing anything: no server takes writes',
-}, async () => {
+test('a failover that cannot run (update-only, no candidate) does not leave the switchover it preempted fenced', async () => {
   const [, candidate] = await register('unfenced');
   const catchUp = memory.hold('waitForGtid', candidate);
   await conductor.executeUpdate(requestOperation, { args: [{ kind: 'switchover', candidate }] });

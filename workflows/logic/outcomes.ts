@@ -41,6 +41,12 @@ export function followUp(state: ClusterState): OperationParams | undefined {
   return returning && { kind: 'rejoin', target: returning.server };
 }
 
+/** Why a queued operation no longer applies when its turn comes: a failover meant for a primary that is no longer the recorded one. */
+export function outdated(state: Pick<ClusterState, 'primary'>, params: OperationParams): string | undefined {
+  if (params.kind !== 'failover' || params.primary === undefined || params.primary === state.primary) return undefined;
+  return `not run: it was meant for primary ${params.primary}, and ${state.primary} is the primary now`;
+}
+
 /** Safety rule 6: after an automatic failover, none again within the block period unless acknowledged. */
 export function automaticFailoverBlocked(state: ClusterState, nowMs: number): string | undefined {
   if (!state.lastAutomaticFailoverAt) return undefined;

@@ -20,6 +20,11 @@ export function planOperation(state: State, request: OperationRequest): RequestP
   const acceptLoss = 'acceptLoss' in request ? request.acceptLoss : undefined;
   if (acceptLoss !== undefined && (request.kind !== 'failover' || request.updateOnly)) return refuse('--accept-loss goes with a failover that reads the servers');
   if (request.candidate && !state.servers.some((s) => s.address === request.candidate)) return refuse(notAServer(request.candidate));
+  if (request.kind === 'failover') {
+    // Refused here, not when it runs: it would preempt whatever runs (a switchover that fenced the primary) for nothing.
+    if (request.updateOnly && !request.candidate) return refuse('an update-only failover needs --candidate: nothing is read from the servers');
+    return { ok: true, params: { ...request, primary: state.primary } };
+  }
   return { ok: true, params: request };
 }
 
