@@ -18,6 +18,7 @@ import { planAdd, planChange, planOperation, planRejoin, planRemove, type Reques
 import { automaticFailoverBlocked, followUp, outdated, recordOutcome, respondToDeath, type Outcome } from './logic/outcomes';
 import type { ClusterState, OperationContext, OperationKind, OperationParams, RunningOperation } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
+import { since } from './versions';
 
 /** An operation waiting its turn. */
 type Queued = { id: number; params: OperationParams };
@@ -197,7 +198,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
     metricMeter.createHistogram(`gtidflow_${op.kind}_duration`, 'int', 'ms').withTags(tags).record(Date.parse(at) - Date.parse(op.startedAt));
     state = recordOutcome(state, op, outcome, at);
     if (op.kind === 'health') {
-      const next = followUp(state);
+      const next = followUp(state, since.findingCodes());
       if (next) admitNow(next);
     }
     publish();

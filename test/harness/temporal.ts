@@ -21,8 +21,8 @@ export interface TestTemporal {
   worker(): Promise<RunningWorker>;
   /** The same, polling until the file ends. */
   runWorker(): Promise<void>;
-  /** The same worker as its own process, to kill -9. */
-  workerProcess(env?: NodeJS.ProcessEnv): ChildProcess;
+  /** The same worker as its own process, to kill -9; `checkout`: another release's tree (test/harness/release.ts). */
+  workerProcess(env?: NodeJS.ProcessEnv, checkout?: string): ChildProcess;
   /** Stops the server and starts it again on the same port and SQLite file. */
   restart(): Promise<void>;
 }
@@ -77,9 +77,10 @@ export async function startTestTemporal(): Promise<TestTemporal> {
       server = await startTemporal(options);
       track(server.pid);
     },
-    workerProcess(env = {}) {
+    workerProcess(env = {}, checkout) {
       const log = fs.openSync(workerLog, 'a');
-      const child = spawn(process.execPath, [CLI, 'worker'], { stdio: ['ignore', log, log], env: { ...process.env, ...env, TEMPORAL_ADDRESS: server.address } });
+      const cli = checkout ? path.join(checkout, 'client', 'gtidflow.js') : CLI;
+      const child = spawn(process.execPath, [cli, 'worker'], { stdio: ['ignore', log, log], env: { ...process.env, ...env, TEMPORAL_ADDRESS: server.address } });
       fs.closeSync(log);
       track(child.pid!);
       child.on('exit', () => untrack(child.pid!));

@@ -34,10 +34,17 @@ function recordHealth(state: ClusterState, outcome: Outcome, name: string, at: s
   return { ...next, primaries, health: { at, findings: outcome.result.findings ?? [] } };
 }
 
+/**
+ * A 0.1.0 health round named its findings by sentence only: a conductor
+ * replaying one decided on this text (see workflows/versions.ts). Goes
+ * when no 0.1.0 conductor can be running any more.
+ */
+const FAULTY_ANSWERING_0_1 = 'FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)';
+
 /** Crash recovery after a health round: a FAULTY server answering again is brought back, if policy says so (rejoin refuses a diverged one). */
-export function followUp(state: ClusterState): OperationParams | undefined {
+export function followUp(state: ClusterState, findingsHaveCodes = true): OperationParams | undefined {
   if (state.config.policies.rejoin !== 'auto') return undefined;
-  const returning = state.health?.findings.find((f) => f.code === 'faulty-answering');
+  const returning = state.health?.findings.find((f) => (findingsHaveCodes ? f.code === 'faulty-answering' : (f as { problem?: string }).problem === FAULTY_ANSWERING_0_1));
   return returning && { kind: 'rejoin', target: returning.server };
 }
 

@@ -1,0 +1,15 @@
+import { patched } from '@temporalio/workflow';
+
+/**
+ * Where the conductor's code changed in a way a running conductor would
+ * replay differently (README: Upgrades). Each change is a `patched()` id:
+ * a conductor replaying history from before the change takes the old path,
+ * one running now takes the new. An entry goes (deprecatePatch, then
+ * removed) when no release that lacks it is supported any more; the replay
+ * test (test/workflows/replay.test.ts) proves every recorded release still
+ * replays.
+ */
+export const since = {
+  /** 0.2.0: health findings carry a code; 0.1.0 ones had only a sentence. */
+  findingCodes: () => patched('0.2.0-finding-codes'),
+};
