@@ -30,6 +30,7 @@ const USAGE = `usage: gtidflow <command>
                                       bring a returning FAULTY server back (refused if it diverged, unless --reprovision)
   history <cluster> [--json]          the views: id, time, primary, members, who joined and left, what made it
   ack <cluster>                       acknowledge an automatic failover: re-arms detection before the block period ends
+  version [--json]                    this gtidflow's build id, and the workers polling now with theirs
   worker                              run the gtidflow worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)`;
 
 /** A mistake in the command line: usage is printed, exit code 2. */
@@ -57,6 +58,8 @@ const print = (value: unknown, json: boolean, text: () => string) =>
 // the sandbox's process code are slow to load, and --help needs none of them.
 const load = {
   worker: () => require('../worker/main') as typeof import('../worker/main'),
+  build: () => require('../worker/build') as typeof import('../worker/build'),
+  workers: () => require('./workers') as typeof import('./workers'),
   clusterApply: () => require('./cluster-apply') as typeof import('./cluster-apply'),
   clusters: () => require('./clusters') as typeof import('./clusters'),
   connect: () => require('./connect') as typeof import('./connect'),
@@ -199,6 +202,19 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   demote: (args) => operation('switchover', args),
   failover: (args) => operation('failover', args),
 
+  async version(args) {
+    const { values } = options(args, { json: { type: 'boolean' } });
+    const build = load.build().buildId();
+    let workers: string[] | string;
+    try {
+      workers = await withClient((client) => load.workers().pollingWorkers(client));
+    } catch (err) {
+      workers = `unknown: ${(err as Error).message.split('\n')[0]}`;
+    }
+    print({ build, workers }, Boolean(values.json), () => [`gtidflow ${build}`,
+      ...(typeof workers === 'string' ? [`workers ${workers}`] : workers.length ? workers.map((w) => `worker ${w}`) : ['no worker polls the task queue'])].join('\n'));
+  },
+
   async worker(args) {
     options(args, {});
     const settings = installationSettings();
@@ -208,10 +224,10 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   },
 };
 
-async function withClient(work: (client: Client) => Promise<void>): Promise<void> {
+async function withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
   const client = await load.connect().connectClient(installationSettings());
   try {
-    await work(client);
+    return await work(client);
   } finally {
     await client.connection.close();
   }

@@ -14,7 +14,7 @@ export async function runWorker(settings: TemporalSettings): Promise<void> {
     Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `${host}:${port}` } } } });
   }
   const { worker, close } = await createWorker(settings);
-  console.log(`gtidflow worker polling task queue ${worker.options.taskQueue} on ${settings.address} (namespace ${settings.namespace})` +
+  console.log(`gtidflow worker ${worker.options.identity} polling task queue ${worker.options.taskQueue} on ${settings.address} (namespace ${settings.namespace})` +
     (port ? `, metrics on http://${process.env.GTIDFLOW_METRICS_HOST || '127.0.0.1'}:${port}/metrics` : ''));
   try {
     await worker.run();

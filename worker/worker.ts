@@ -1,6 +1,8 @@
+import * as os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
 import { TASK_QUEUE } from '../workflows/api';
+import { buildId } from './build';
 
 export interface WorkerOptions {
   address: string;
@@ -17,12 +19,17 @@ export interface RunningWorker {
 /** The gtidflow worker: every workflow and activity on one task queue. */
 export async function createWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: opts.address });
+  const build = buildId();
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     activities,
+    // The build id shows on every workflow task this worker completes (the Web UI's event details) and in its identity;
+    // versioning itself is by patched() and replay tests (README: Upgrades), not by routing.
+    identity: `gtidflow ${build} ${process.pid}@${os.hostname()}`,
+    workerDeploymentOptions: { useWorkerVersioning: false, version: { deploymentName: 'gtidflow', buildId: build } },
     // A worker that dies holding a workflow's sticky queue delays its next task by this much (default 10 s).
     stickyQueueScheduleToStartTimeout: '2 seconds',
   });

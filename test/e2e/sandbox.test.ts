@@ -87,6 +87,17 @@ test('inspect prints all three servers, read through a workflow', async () => {
   assert.equal(text.stdout.trim().split('\n').length, 4);
 });
 
+test('version names this build, and the sandbox\'s worker polling with the same build in its identity', async () => {
+  const result = await gtidflow(['version', '--json'], env);
+  assert.equal(result.code, 0, result.stderr);
+  const { build, workers } = JSON.parse(result.stdout) as { build: string; workers: string[] };
+  assert.match(build, /^\d+\.\d+\.\d+(\+[0-9a-f]{7}(\.modified)?)?$/);
+  assert.equal(workers.length, 1);
+  assert.match(workers[0], new RegExp(`^gtidflow ${build.replace(/[.+]/g, '\\$&')} \\d+@`));
+  const text = await gtidflow(['version'], env);
+  assert.equal(text.stdout.split('\n')[0], `gtidflow ${build}`);
+});
+
 test('up again on a running sandbox starts only what is missing (a killed worker comes back)', async () => {
   const before = JSON.parse((await gtidflow(['sandbox', 'status', '--json'], env)).stdout) as SandboxProcess[];
   const worker = before.find((p) => p.role === 'worker')!;
