@@ -33,7 +33,7 @@ const ROLE_VALUE = { FAULTY: 0, SPARE: 1, SECONDARY: 2, PRIMARY: 3 } as const;
  * recorded state and runs operations as child workflows, one at a time.
  * A failover preempts any other operation (cancelled, it rolls itself back
  * or stops at a safe point), and the watch keeps running during every
- * operation but a switchover or a failover (safety rule 8).
+ * operation but a failover or a bootstrap (safety rule 8).
  */
 export async function cluster(initial: ClusterState): Promise<void> {
   let state = initial;
@@ -111,9 +111,10 @@ export async function cluster(initial: ClusterState): Promise<void> {
   let continuingAsNew = false;
   /**
    * Detection: decides on what the watch reports. The watch runs during
-   * every operation but a switchover, a failover or a bootstrap
-   * (logic/admission), which cancel it; it restarts when they end, and when
-   * an operation changed the primary or the servers it looks at.
+   * every operation but a failover or a bootstrap (logic/admission), which
+   * cancel it; it restarts when they end, when a switchover says it
+   * promoted its candidate, and when an operation changed the primary or
+   * the servers it looks at.
    */
   const watch = async () => {
     for (;;) {
@@ -198,7 +199,9 @@ export async function cluster(initial: ClusterState): Promise<void> {
     metricMeter.createHistogram(`gtidflow_${op.kind}_duration`, 'int', 'ms').withTags(tags).record(Date.parse(at) - Date.parse(op.startedAt));
     state = recordOutcome(state, op, outcome, at);
     if (op.kind === 'health') {
-      const next = followUp(state, since.findingCodes());
+      // Only a 0.1.0 round's findings lack codes: the patch is asked for them alone, so new runs record no marker (rollback stays open).
+      const legacy = state.health?.findings.some((f) => f.code === undefined) && !since.findingCodes();
+      const next = followUp(state, !legacy);
       if (next) admitNow(next);
     }
     publish();

@@ -7,7 +7,9 @@ import { patched } from '@temporalio/workflow';
  * one running now takes the new. An entry goes (deprecatePatch, then
  * removed) when no release that lacks it is supported any more; the replay
  * test (test/workflows/replay.test.ts) proves every recorded release still
- * replays.
+ * replays. Ask a patch only where the old path could apply: a marker in a
+ * history is unknown to the older release, which then cannot replay it
+ * (no rollback past it).
  */
 export const since = {
   /** 0.2.0: health findings carry a code; 0.1.0 ones had only a sentence. */
