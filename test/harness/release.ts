@@ -17,14 +17,6 @@ export function releases(): Release[] {
   return [...changelog.matchAll(/^## (\S+) — ([0-9a-f]{40})$/gm)].map(([, version, commit]) => ({ version, commit }));
 }
 
-/** The newest release that is not this very commit: what an operator upgrades from. */
-export function previousRelease(): Release {
-  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const release = releases().find((r) => r.commit !== head);
-  if (!release) throw new Error('CHANGELOG.md records no release before this commit');
-  return release;
-}
-
 /**
  * A release's tree, extracted into a temp directory (git archive: the
  * repository's own work tree is left alone), using this checkout's

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { test } from 'node:test';
 import { sleep } from '../../client/local/ports';
 import { rootConnection } from '../../client/local/mariadb';
 import { followOperation, requestOperation } from '../../client/operations';
 import { atEnd } from '../harness/cleanup';
-import { checkoutRelease, previousRelease } from '../harness/release';
-import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
+import { checkoutRelease, releases, type Release } from '../harness/release';
+import { assertHealthy, conductorMemo, resetStack, startTestStack, writeRows } from '../harness/stack';
 
 /**
  * An upgrade in the middle of an operation: the previous release's worker
@@ -13,17 +14,19 @@ import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, wr
  * catch up; that worker is killed and this release's worker takes over.
  * The switchover resumes on the new code where it stopped and finishes,
  * and the conductor it belongs to keeps working (a later switchover).
- * From 0.1.0 this is also the first step onto build ids: its workers had none.
+ * Every release CHANGELOG.md records upgrades to this code; from 0.1.0 it
+ * is also the first step onto build ids (its workers had none).
  */
-let stack: TestStack;
+const HEAD = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
 
-before(async () => {
-  stack = await startTestStack(3);
+for (const release of releases().filter((r) => r.commit !== HEAD)) {
+  test(`a ${release.version} worker is replaced mid-switchover: the switchover finishes on this code, the conductor keeps working`, () => upgradeFrom(release));
+}
+
+async function upgradeFrom(release: Release): Promise<void> {
+  // A stack of its own: the worker of this code must not poll before the old one is gone.
+  const stack = await startTestStack(3, `upgrade-${release.version.replace(/\W/g, '-')}`);
   stack.spec.policies = { failover: 'off', healthIntervalSeconds: 3600 };
-});
-
-test('the previous release\'s worker is replaced mid-switchover: the switchover finishes on this code, the conductor keeps working', async () => {
-  const release = previousRelease();
   const old = stack.temporal.workerProcess({}, checkoutRelease(release));
   atEnd(async () => void old.kill('SIGKILL'));
   await resetStack(stack);
@@ -55,4 +58,4 @@ test('the previous release\'s worker is replaced mid-switchover: the switchover 
   await followOperation(stack.temporal.client, back.workflowId, () => undefined);
   await writeRows(stack, [4]);
   await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3, 4] });
-});
+}
