@@ -15,6 +15,15 @@ const FORCED_MAINT = 0x01;
 const ANY_MAINT = 0x23;
 const ANY_DRAIN = 0x18;
 
+/**
+ * srv_check_state bits (include/haproxy/check-t.h, checked the same way):
+ * 0x02 a health check is configured (`check`), 0x04 it is enabled (a
+ * server added at runtime has it configured but disabled until `enable
+ * health`), 0x08 paused while the server is in maintenance.
+ */
+const CHECK_CONFIGURED = 0x02;
+const CHECK_ENABLED = 0x04;
+
 export interface BackendServer {
   backendId: number;
   name: string;
@@ -23,6 +32,8 @@ export interface BackendServer {
   forcedMaint: boolean;
   /** In rotation as far as the admin state goes (health checks aside). */
   ready: boolean;
+  /** The server's health check: none configured, configured but not enabled, or enabled. */
+  healthCheck: 'none' | 'disabled' | 'enabled';
 }
 
 /** Unknown backend or server, or a socket without `level admin`: retrying will not help. */
@@ -72,12 +83,14 @@ export async function showServersState(socket: string, backend: string): Promise
   if (!rows) throw routerConfigError(`HAProxy admin socket ${socket}: show servers state ${backend}: ${answer.trim()}`);
   return rows.map((row) => {
     const adminState = Number(row.srv_admin_state);
+    const checkState = Number(row.srv_check_state);
     return {
       backendId: Number(row.be_id),
       name: row.srv_name,
       adminState,
       forcedMaint: (adminState & FORCED_MAINT) !== 0,
       ready: (adminState & (ANY_MAINT | ANY_DRAIN)) === 0,
+      healthCheck: (checkState & CHECK_CONFIGURED) === 0 ? 'none' : (checkState & CHECK_ENABLED) === 0 ? 'disabled' : 'enabled',
     };
   });
 }

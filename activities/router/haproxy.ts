@@ -24,7 +24,9 @@ export interface RouteWriterResult {
 /**
  * Writes to `writer` only, reads to `readers` only. Every other server
  * leaves the writer backend (maint, its sessions shut) before the writer
- * enters it, so there is never a moment with two writers.
+ * enters it, so there is never a moment with two writers. A server leaving
+ * the reader backend (FAULTY, capability disabled, promoted) loses its
+ * reader sessions too: maint alone would leave them reading from it.
  */
 export async function routeWriter(args: { router: HaproxyRouter; writer: string | null; readers: string[] }): Promise<RouteWriterResult> {
   const { adminSocket: socket, writerBackend, readerBackend } = args.router;
@@ -34,12 +36,12 @@ export async function routeWriter(args: { router: HaproxyRouter; writer: string 
   requireServers(socket, writerBackend, writerServers, writer);
   requireServers(socket, readerBackend, readerServers, args.readers);
 
-  let changed = await takeOutOfWriter(socket, writerBackend, writerServers.filter((s) => s.name !== args.writer));
+  let changed = await takeOut(socket, writerBackend, writerServers.filter((s) => s.name !== args.writer));
   changed = (await setState(socket, writerBackend, writerServers.filter((s) => s.name === args.writer), 'ready')) || changed;
   // Readers: new ones in before old ones out, so reads always have somewhere to go.
   const isReader = (s: BackendServer) => args.readers.includes(s.name);
   changed = (await setState(socket, readerBackend, readerServers.filter(isReader), 'ready')) || changed;
-  changed = (await setState(socket, readerBackend, readerServers.filter((s) => !isReader(s)), 'maint')) || changed;
+  changed = (await takeOut(socket, readerBackend, readerServers.filter((s) => !isReader(s)))) || changed;
 
   const routes = changed ? await readRoutes({ router: args.router }) : routesOf(writerServers, readerServers);
   if (!sameNames(routes.writer, writer) || !sameNames(routes.readers, args.readers)) {
@@ -57,7 +59,7 @@ export async function fenceWriter(args: { router: HaproxyRouter; server: string 
   const { adminSocket: socket, writerBackend } = args.router;
   const servers = await showServersState(socket, writerBackend);
   requireServers(socket, writerBackend, servers, [args.server]);
-  const changed = await takeOutOfWriter(socket, writerBackend, servers.filter((s) => s.name === args.server));
+  const changed = await takeOut(socket, writerBackend, servers.filter((s) => s.name === args.server));
   return { server: args.server, changed };
 }
 
@@ -67,11 +69,12 @@ export async function readRoutes(args: { router: HaproxyRouter }): Promise<Route
 }
 
 /**
- * Maint stops new connections only; open sessions are shut too. Sessions
- * are counted after maint, not inferred from it, so a retry after a crash
- * between the two steps still shuts them.
+ * Takes servers of one backend out of rotation. Maint stops new
+ * connections only; open sessions are shut too. Sessions are counted after
+ * maint, not inferred from it, so a retry after a crash between the two
+ * steps still shuts them.
  */
-async function takeOutOfWriter(socket: string, backend: string, servers: BackendServer[]): Promise<boolean> {
+async function takeOut(socket: string, backend: string, servers: BackendServer[]): Promise<boolean> {
   if (servers.length === 0) return false;
   let changed = await setState(socket, backend, servers, 'maint');
   const sessions = await serverSessions(socket, servers[0].backendId);

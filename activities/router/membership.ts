@@ -1,19 +1,35 @@
 import { parseAddress } from '../../workflows/logic/address';
 import { checkName, haproxyAction, haproxyCommand, routerConfigError, showServersState } from './haproxy-socket';
 import type { HaproxyRouter } from './haproxy';
+import { READER_CHECK } from './reader-check';
 
 /**
  * A new member in both backends, out of rotation (routeWriter puts it in);
  * already there: nothing. HAProxy's dynamic servers start in maintenance.
+ * In the reader backend it gets the same health check as the configured
+ * servers, so a dead replica drops out of the reads by itself; a dynamic
+ * server's check starts disabled and needs `enable health`, which a retry
+ * after a crash between the two commands still sends.
  */
 export async function addToRouter(args: { router: HaproxyRouter; server: string }): Promise<{ server: string; changed: boolean }> {
   const { host, port } = parseAddress(args.server);
+  const { adminSocket: socket, writerBackend, readerBackend } = args.router;
+  const name = checkName(args.server, 'server');
   let changed = false;
-  for (const backend of [args.router.writerBackend, args.router.readerBackend]) {
-    const servers = await showServersState(args.router.adminSocket, checkName(backend, 'backend'));
-    if (servers.some((s) => s.name === args.server)) continue;
-    await expectAnswer(args.router.adminSocket, `add server ${backend}/${checkName(args.server, 'server')} ${host}:${port}`, /New server registered/);
-    changed = true;
+  for (const backend of [writerBackend, readerBackend]) {
+    const check = backend === readerBackend ? ` ${READER_CHECK}` : '';
+    let server = (await showServersState(socket, checkName(backend, 'backend'))).find((s) => s.name === name);
+    if (!server) {
+      await expectAnswer(socket, `add server ${backend}/${name} ${host}:${port}${check}`, /New server registered/);
+      server = (await showServersState(socket, backend)).find((s) => s.name === name);
+      changed = true;
+    }
+    // A server found without a check configured is left as it is: the
+    // operator's configuration, or one an older release added (README: Runbook).
+    if (check && server?.healthCheck === 'disabled') {
+      await haproxyAction(socket, `enable health ${backend}/${name}`);
+      changed = true;
+    }
   }
   return { server: args.server, changed };
 }

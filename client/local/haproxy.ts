@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { isRunning, startDetached, stopProcess } from './processes';
 import { waitForPort } from './ports';
+import { READER_CHECK } from '../../activities/router/reader-check';
 
 const BINARY = 'haproxy';
 
@@ -47,7 +48,7 @@ export function haproxyConfig(layout: HaproxyLayout): string {
     '  default_backend reader',
     'backend reader',
     '  balance roundrobin',
-    ...layout.reader.map((s) => line(s, ' check inter 1s fall 2 rise 1')),
+    ...layout.reader.map((s) => line(s, ` ${READER_CHECK}`)),
     '',
   ].join('\n');
 }

@@ -5,8 +5,11 @@ import { before, beforeEach, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import * as mysql from 'mysql2/promise';
 import { readPassword } from '../../client/local/secrets';
-import { haproxyAction } from '../../activities/router/haproxy-socket';
+import { sleep } from '../../client/local/ports';
+import { haproxyAction, haproxyCommand } from '../../activities/router/haproxy-socket';
 import { fenceWriter, HaproxyRouter, readRoutes, routeWriter } from '../../activities/router/haproxy';
+import { addToRouter, removeFromRouter } from '../../activities/router/membership';
+import { READER_CHECK } from '../../activities/router/reader-check';
 import { activityRunner } from '../harness/activity';
 import { startTestCluster, TestCluster } from '../harness/cluster';
 import { startTestRouter } from '../harness/router';
@@ -50,6 +53,40 @@ async function portsBehind(proxyPort: number, connections: number): Promise<numb
     await conn.end();
   }
   return [...seen].sort();
+}
+
+/** One reader-endpoint session on each of `servers` (round-robin: a few connections reach them all). */
+async function readerSessionsOn(servers: number[]): Promise<Map<number, mysql.Connection>> {
+  const sessions = new Map<number, mysql.Connection>();
+  const spare: mysql.Connection[] = [];
+  for (let i = 0; i < 4 * servers.length && sessions.size < servers.length; i++) {
+    const conn = await viaProxy(readerPort);
+    const port = await serverPort(conn);
+    const index = cluster.servers.findIndex((s) => s.port === port);
+    if (servers.includes(index) && !sessions.has(index)) sessions.set(index, conn);
+    else spare.push(conn);
+  }
+  await Promise.all(spare.map((c) => c.end()));
+  assert.deepEqual([...sessions.keys()].sort(), [...servers].sort(), 'a reader session on each server');
+  return sessions;
+}
+
+/** What `show stat` says of a server of the reader backend: UP, DOWN, MAINT, "no check", ... */
+async function readerStatus(name: string): Promise<string> {
+  const answer = await haproxyCommand(router.adminSocket, 'show stat -1 4 -1');
+  const [header, ...rows] = answer.split('\n').filter((l) => l.trim());
+  const columns = header.replace(/^# /, '').split(',');
+  const row = rows.map((r) => r.split(',')).find((r) => r[0] === router.readerBackend && r[1] === name);
+  return row ? row[columns.indexOf('status')] : 'absent';
+}
+
+async function waitForReaderStatus(name: string, status: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await readerStatus(name);
+    if (status.test(found) || Date.now() > deadline) return found;
+    await sleep(100);
+  }
 }
 
 test('routeWriter moves the writer: new sessions land on the new writer, sessions to the old one are cut', async () => {
@@ -126,4 +163,51 @@ test('an unreachable or silent socket is a retryable error naming the socket', a
   } finally {
     silent.close();
   }
+});
+
+test('a server leaving the reader backend (FAULTY, capability disabled) loses its reader sessions; the others keep theirs', async () => {
+  const sessions = await readerSessionsOn([1, 2]);
+  assert.equal((await run(routeWriter, { router, writer: addr(0), readers: [addr(2)] })).changed, true);
+  await assert.rejects(sessions.get(1)!.query('SELECT 1'));
+  assert.equal(await serverPort(sessions.get(2)!), cluster.servers[2].port);
+  await sessions.get(2)!.end();
+});
+
+test('a retry after maint but before shutdown sessions still cuts a leaving reader\'s sessions', async () => {
+  const sessions = await readerSessionsOn([1]);
+  await haproxyAction(router.adminSocket, `set server reader/${addr(1)} state maint`);
+  assert.equal((await run(routeWriter, { router, writer: addr(0), readers: [addr(2)] })).changed, true);
+  await assert.rejects(sessions.get(1)!.query('SELECT 1'));
+  assert.equal((await run(routeWriter, { router, writer: addr(0), readers: [addr(2)] })).changed, false);
+});
+
+test('a server added at runtime is health-checked in the reader backend: stopped, it is marked DOWN and gets no reads', async () => {
+  const added = await cluster.addServer();
+  const name = addr(added);
+  assert.deepEqual(await run(addToRouter, { router, server: name }), { server: name, changed: true });
+  assert.deepEqual(await run(addToRouter, { router, server: name }), { server: name, changed: false });
+  await run(routeWriter, { router, writer: addr(0), readers: [addr(1), addr(2), name] });
+  assert.match(await waitForReaderStatus(name, /^UP$/, 5_000), /^UP$/);
+  assert.deepEqual(await portsBehind(readerPort, 6), [cluster.servers[1].port, cluster.servers[2].port, cluster.servers[added].port].sort());
+
+  await cluster.stop(added);
+  assert.equal(await waitForReaderStatus(name, /^DOWN/, 10_000), 'DOWN');
+  assert.deepEqual(await portsBehind(readerPort, 6), [cluster.servers[1].port, cluster.servers[2].port].sort());
+  // Still what gtidflow asked for: the check, not gtidflow, holds it out.
+  assert.deepEqual(await run(readRoutes, { router }), { writer: [addr(0)], readers: [addr(1), addr(2), name].sort() });
+  assert.equal((await run(removeFromRouter, { router, server: name })).changed, true);
+});
+
+test('a retry after add server but before enable health still enables the check', async () => {
+  const added = await cluster.addServer();
+  const name = addr(added);
+  // Where a crash leaves it: in both backends, the reader's check configured and not yet enabled.
+  await haproxyCommand(router.adminSocket, `add server ${router.writerBackend}/${name} ${name}`);
+  await haproxyCommand(router.adminSocket, `add server ${router.readerBackend}/${name} ${name} ${READER_CHECK}`);
+  assert.equal(await readerStatus(name), 'MAINT');
+  assert.equal((await run(addToRouter, { router, server: name })).changed, true);
+  await run(routeWriter, { router, writer: addr(0), readers: [addr(1), addr(2), name] });
+  await cluster.stop(added);
+  assert.equal(await waitForReaderStatus(name, /^DOWN/, 10_000), 'DOWN');
+  assert.equal((await run(removeFromRouter, { router, server: name })).changed, true);
 });
