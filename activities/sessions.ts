@@ -23,7 +23,7 @@ export async function killClientConnections(args: ServerArgs): Promise<{ address
         killed++;
       } catch (err) {
         // The session ended by itself between the list and the kill.
-        if (!/Unknown thread id/i.test((err as Error).message)) throw err;
+        if ((err as { code?: string }).code !== 'ER_NO_SUCH_THREAD') throw err;
       }
     }
     return { address: args.address, killed };

@@ -11,6 +11,11 @@ export function parseAddress(address: string): HostPort {
   return { host: match[1].replace(/^\[|\]$/g, ''), port };
 }
 
+/** The refusal every lookup of a server by address gives. */
+export function notAServer(address: string): string {
+  return `${address} is not a server of this cluster`;
+}
+
 export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -1,5 +1,6 @@
 import type { AddServerRequest, OperationRequest, RejoinRequest, RemoveServerRequest, ServerChangeRequest } from '../api';
 import type { ClusterState, OperationParams } from '../model';
+import { notAServer } from './address';
 import { planServerChange } from './server-changes';
 
 /**
@@ -12,8 +13,6 @@ export type RequestPlan = { ok: true; params: OperationParams } | { ok: false; r
 type State = Pick<ClusterState, 'servers' | 'primary'>;
 
 const refuse = (reason: string): RequestPlan => ({ ok: false, reason });
-
-export const notAServer = (address: string) => `${address} is not a server of this cluster`;
 
 export function planOperation(state: State, request: OperationRequest): RequestPlan {
   if (request.kind !== 'switchover' && request.kind !== 'failover') return refuse(`unknown operation "${(request as { kind: string }).kind}": switchover or failover`);

@@ -1,4 +1,5 @@
 import type { Capability, ServerRecord } from '../model';
+import { notAServer } from './address';
 import { checkTransition, type ServerStatus } from './status';
 
 /** One operator change to a recorded server: status, write penalty, or capability (of the server or one database). */
@@ -19,7 +20,7 @@ const CAPABILITIES: readonly Capability[] = ['read-write', 'read-only', 'disable
  */
 export function applyServerChange(servers: ServerRecord[], change: ServerChange): { ok: true; servers: ServerRecord[] } | { ok: false; reason: string } {
   const server = servers.find((s) => s.address === change.address);
-  if (!server) return { ok: false, reason: `${change.address} is not a server of this cluster` };
+  if (!server) return { ok: false, reason: notAServer(change.address) };
   let next: ServerRecord = server;
   if (change.status !== undefined) {
     const check = checkTransition(server.status, change.status, 'set-status');

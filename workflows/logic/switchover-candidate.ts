@@ -1,3 +1,4 @@
+import { notAServer } from './address';
 import { gtidDivergent, type Flavor } from './gtid';
 import type { ServerStatus } from './status';
 
@@ -37,7 +38,7 @@ export function chooseSwitchoverCandidate(flavor: Flavor, primary: SwitchoverSer
   };
   if (named) {
     const server = servers.find((s) => s.address === named);
-    if (!server) return { ok: false, reason: `${named} is not a server of this cluster` };
+    if (!server) return { ok: false, reason: notAServer(named) };
     const why = problem(server);
     return why ? { ok: false, reason: `cannot promote ${named}: ${why}` } : { ok: true, candidate: named };
   }
