@@ -19,17 +19,53 @@ export function startDetached(command: string, args: string[], logFile: string, 
   return { pid: child.pid };
 }
 
-/** Alive, and still the program we started (a pid can be reused). */
+/**
+ * Alive, and still the program we started (a pid can be reused). Alive
+ * means some thread of it has not exited: a multi-threaded server's main
+ * thread can exit first (a zombie leader, its command line already empty)
+ * while other threads still hold its ports and files, and a pid is not
+ * reused before its zombie is reaped, so such a process is still ours. An
+ * exited process nobody has reaped yet (every thread a zombie) is gone.
+ */
 export function isRunning(pid: number | undefined, commandPart: string): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return cmdline.includes(commandPart) && !/\) Z /.test(stat);
   } catch {
     return false;
   }
+  const threads = threadStates(pid);
+  if (![...threads.values()].some((state) => !EXITED.has(state))) return false;
+  if (EXITED.has(threads.get(pid) ?? 'X')) return true;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(commandPart);
+  } catch {
+    return false;
+  }
+}
+
+/** Zombie, dead. */
+const EXITED = new Set(['Z', 'X', 'x']);
+
+/** The state letter of each thread of `pid` (/proc/<pid>/task/<tid>/stat), by thread id; empty when it is gone. */
+function threadStates(pid: number): Map<number, string> {
+  const states = new Map<number, string>();
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    // gone
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The state follows the command name, which is in parentheses and may itself hold ") ".
+      states.set(Number(tid), stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+    } catch {
+      // that thread exited meanwhile
+    }
+  }
+  return states;
 }
 
 export async function waitForExit(pid: number, commandPart: string, timeoutMs: number): Promise<boolean> {

@@ -4,27 +4,37 @@ import { isRunning, stopProcess } from '../local/processes';
 import { isTemporalRunning, stopTemporal } from '../local/temporal';
 import { loadState, saveState } from './state';
 
-/** Stops every process the sandbox started and waits until each is gone; data stays. */
+/**
+ * Stops every process the sandbox started and returns once each is gone
+ * (every thread of it exited, so its ports and files are free for the next
+ * `up`); data stays. Each gets SIGTERM, then SIGKILL after its grace period
+ * (processes.ts stopProcess): bounded. The worker goes first, Temporal last.
+ * One that outlives even SIGKILL is named in the error, after the others
+ * were stopped; its pid stays recorded, so `status` still shows it.
+ */
 export async function sandboxDown(): Promise<string[]> {
   const state = loadState();
   if (!state) return [];
   const stopped: string[] = [];
-  if (isRunning(state.worker.pid, 'gtidflow.js')) stopped.push(`worker ${state.worker.pid}`);
-  await stopProcess(state.worker.pid, 'gtidflow.js');
-  state.worker.pid = undefined;
-  if (isHaproxyRunning(state.haproxy.pid)) stopped.push(`haproxy ${state.haproxy.pid}`);
-  await stopHaproxy(state.haproxy.pid);
-  state.haproxy.pid = undefined;
+  const failed: string[] = [];
+  const stop = async (what: string, pid: number | undefined, running: boolean, stopIt: (pid: number | undefined) => Promise<void>): Promise<boolean> => {
+    try {
+      await stopIt(pid);
+      if (running) stopped.push(what);
+      return true;
+    } catch (err) {
+      failed.push(`${what}: ${(err as Error).message}`);
+      return false;
+    }
+  };
+  const { worker, haproxy, temporal } = state;
+  if (await stop(`worker ${worker.pid}`, worker.pid, isRunning(worker.pid, 'gtidflow.js'), (pid) => stopProcess(pid, 'gtidflow.js'))) worker.pid = undefined;
+  if (await stop(`haproxy ${haproxy.pid}`, haproxy.pid, isHaproxyRunning(haproxy.pid), stopHaproxy)) haproxy.pid = undefined;
   await Promise.all(state.servers.map(async (server) => {
-    if (isMariadbRunning(server.pid)) stopped.push(`mariadbd ${server.pid} (port ${server.port})`);
-    await stopMariadb(server.pid);
-    server.pid = undefined;
+    if (await stop(`mariadbd ${server.pid} (port ${server.port})`, server.pid, isMariadbRunning(server.pid), stopMariadb)) server.pid = undefined;
   }));
-  if ('port' in state.temporal) {
-    if (isTemporalRunning(state.temporal.pid)) stopped.push(`temporal ${state.temporal.pid}`);
-    await stopTemporal(state.temporal.pid);
-    state.temporal.pid = undefined;
-  }
+  if ('port' in temporal && (await stop(`temporal ${temporal.pid}`, temporal.pid, isTemporalRunning(temporal.pid), stopTemporal))) temporal.pid = undefined;
   saveState(state);
+  if (failed.length) throw new Error(`sandbox down: still running after SIGKILL: ${failed.join('; ')}`);
   return stopped;
 }

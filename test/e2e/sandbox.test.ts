@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import * as mysql from 'mysql2/promise';
@@ -123,6 +124,32 @@ async function inspectWorkflowIds(): Promise<string[]> {
   }
 }
 
+/** Threads of `pid` that have not exited (a zombie's are all Z); none when the pid is gone. */
+function liveThreads(pid: number): string[] {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tids.filter((tid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return !/^[ZXx]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+    } catch {
+      return false;
+    }
+  });
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 test('down stops every process; up again brings back the same data and Temporal history', async () => {
   const historyBefore = await inspectWorkflowIds();
   assert.ok(historyBefore.length >= 2);
@@ -131,10 +158,15 @@ test('down stops every process; up again brings back the same data and Temporal 
   assert.equal(down.code, 0, down.stderr);
   // A zombie (exited, not yet reaped by init) is not running: isRunning looks at /proc, not only kill(0).
   for (const p of status) assert.equal(isRunning(p.pid!, ''), false, `${p.role} ${p.pid} still running`);
+  // Gone means every thread gone, not only the main one (whose exit empties the command line first),
+  // so the next up finds every port free.
+  for (const p of status) assert.deepEqual(liveThreads(p.pid!), [], `${p.role} ${p.pid} has threads still running`);
+  const [cluster] = endpoints.clusters;
+  const ports = [...status.map((p) => p.address), `127.0.0.1:${cluster.reader.port}`].flatMap((a) => a ? [Number(a.split(':').pop())] : []);
+  for (const port of ports) assert.equal(await portFree(port), true, `port ${port} still bound after down`);
 
   endpoints = await up();
-  const [cluster] = endpoints.clusters;
-  assert.deepEqual(await rowsOn(cluster.writer.port, 'SELECT id FROM t'), [{ id: 1 }]);
+  assert.deepEqual(await rowsOn(endpoints.clusters[0].writer.port, 'SELECT id FROM t'), [{ id: 1 }]);
   const historyAfter = await inspectWorkflowIds();
   for (const id of historyBefore) assert.ok(historyAfter.includes(id), `${id} survived the restart`);
 });
