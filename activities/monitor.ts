@@ -3,6 +3,7 @@ import { sourceAddress } from '../workflows/logic/address';
 import type { Warning, WarningCode } from '../workflows/logic/warnings';
 import { heartbeat, throwIfCancelled } from './context';
 import type { Access } from './db/connection';
+import { HeldSession } from './held-session';
 import { probeServer } from './server-state';
 import { failureDetected, replicationLag } from './metrics';
 
@@ -34,6 +35,15 @@ export type MonitorEvent =
  */
 export async function monitorPrimary(args: MonitorArgs): Promise<MonitorEvent> {
   const probeAccess = { ...args.access, connectTimeoutMs: Math.max(200, Math.floor(args.intervalMs * 0.8)) };
+  const session = new HeldSession(args.primary, probeAccess);
+  try {
+    return await watch(args, probeAccess, session);
+  } finally {
+    session.close();
+  }
+}
+
+async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSession): Promise<MonitorEvent> {
   let failures = 0;
   let firstFailureAt = 0;
   for (let round = 0; ; round++) {
@@ -42,14 +52,16 @@ export async function monitorPrimary(args: MonitorArgs): Promise<MonitorEvent> {
     const probe = await probeServer({ address: args.primary, access: probeAccess });
     if (probe.reachable) {
       failures = 0;
+      await session.hold();
       if (args.knownWarning) return { kind: 'warning-cleared' };
     } else {
       if (failures === 0) firstFailureAt = started;
       failures++;
       failureDetected(args.cluster, args.primary);
     }
-    if (failures >= args.threshold) {
-      const verdict = await askReplicas(args, probeAccess, failures);
+    const refused = !probe.reachable && probe.refused && failures < args.threshold;
+    if (failures >= args.threshold || refused) {
+      const verdict = refused ? await confirmRefused(args, probeAccess, failures) : await askReplicas(args, probeAccess, failures, false);
       if (verdict.verdict === 'dead') return { kind: 'primary-dead', reason: verdict.reason, detectedAfterMs: Date.now() - firstFailureAt };
       if (verdict.verdict === 'unreachable-from-manager' && args.knownWarning !== 'manager-cut-off') {
         const text = `primary ${args.primary} unreachable from the manager only: ${verdict.reason}`;
@@ -61,7 +73,25 @@ export async function monitorPrimary(args: MonitorArgs): Promise<MonitorEvent> {
       if (writable) return { kind: 'faulty-writable', address: writable };
     }
     heartbeat({ round, failures });
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, args.intervalMs - (Date.now() - started))));
+    await Promise.race([sleep(Math.max(0, args.intervalMs - (Date.now() - started))), session.end()]);
+  }
+}
+
+const REFUSED_RETRY_MS = 50;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The primary's host refused the probe: the replicas' IO threads see the
+ * same close a moment later, so they are asked again every few ms, for up
+ * to one probe interval, until a majority lost it (safety rule 1).
+ */
+async function confirmRefused(args: MonitorArgs, access: Access, failures: number): Promise<QuorumResult> {
+  const deadline = Date.now() + args.intervalMs;
+  for (;;) {
+    const verdict = await askReplicas(args, access, failures, true);
+    if (verdict.verdict !== 'suspect' || Date.now() >= deadline) return verdict;
+    heartbeat({ failures });
+    await sleep(REFUSED_RETRY_MS);
   }
 }
 
@@ -79,7 +109,7 @@ async function slowerChecks(args: MonitorArgs, access: Access): Promise<string |
 }
 
 /** Each replica's view of the primary: lost when its IO thread is not streaming from it. */
-async function askReplicas(args: MonitorArgs, access: Access, failures: number): Promise<QuorumResult> {
+async function askReplicas(args: MonitorArgs, access: Access, failures: number, refused: boolean): Promise<QuorumResult> {
   const replicas: ReplicaView[] = await Promise.all(args.replicas.map(async (address) => {
     const state = await probeServer({ address, access });
     if (!state.reachable) return { address, reachable: false, ioRunning: false };
@@ -89,5 +119,5 @@ async function askReplicas(args: MonitorArgs, access: Access, failures: number):
   }));
   // MariaDB 10.11 shows no age of the last event: a silent primary shows as an IO thread that
   // reconnects after slave_net_timeout, which the replication heartbeat keeps to seconds.
-  return judgePrimary({ probeFailures: failures, threshold: args.threshold, replicas, heartbeatTimeoutSeconds: Infinity });
+  return judgePrimary({ probeFailures: failures, threshold: args.threshold, refused, replicas, heartbeatTimeoutSeconds: Infinity });
 }

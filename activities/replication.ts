@@ -10,8 +10,14 @@ export interface ReplicationResult extends ChangeResult {
   replication: ReplicationStatus | null;
 }
 
-/** Replication heartbeat: a silent source is noticed within a few seconds (with slave_net_timeout). */
-export const HEARTBEAT_SECONDS = 1;
+/**
+ * A replica hears from its source at least every HEARTBEAT_SECONDS, and
+ * reconnects after NET_TIMEOUT_SECONDS of silence: a frozen primary is
+ * seen lost by its replicas within about two seconds (safety rule 1 asks
+ * them), where the servers' default (60 s) would hold a failover back.
+ */
+export const HEARTBEAT_SECONDS = 0.5;
+export const NET_TIMEOUT_SECONDS = 2;
 const CONNECT_RETRY_SECONDS = 1;
 const SETTLE_MS = 2_000;
 
@@ -102,6 +108,8 @@ export async function changeSource(args: ServerArgs & { source: string; demotedP
     }
     if (before) await db.query(flavor.stopReplicationStatement(false));
     if (!sameSource) {
+      const timeout = flavor.netTimeoutStatement(NET_TIMEOUT_SECONDS);
+      await db.query(timeout.sql, timeout.params);
       const { user, password } = resolveCredentials(args.access.replication);
       const source = { host, port, user, password, heartbeatSeconds: HEARTBEAT_SECONDS, connectRetrySeconds: CONNECT_RETRY_SECONDS };
       for (const statement of flavor.changeSourceStatements(source, args.demotedPrimary ?? false)) {

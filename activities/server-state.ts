@@ -32,6 +32,8 @@ export interface UnreachableServer {
   address: string;
   reachable: false;
   error: string;
+  /** Its host answered that nothing listens on the port: the server process is gone (not a silent or cut-off host). */
+  refused: boolean;
 }
 
 export async function readServerState(db: Db): Promise<ServerState> {
@@ -62,6 +64,7 @@ export async function probeServer(args: ServerArgs): Promise<ServerState | Unrea
   try {
     return await getServerState(args);
   } catch (err) {
-    return { address: args.address, reachable: false, error: (err as Error).message };
+    const code = ((err as { details?: { code?: string }[] }).details ?? [])[0]?.code;
+    return { address: args.address, reachable: false, error: (err as Error).message, refused: code === 'ECONNREFUSED' };
   }
 }

@@ -39,6 +39,14 @@ export class Db {
   async close(): Promise<void> {
     this.conn.destroy();
   }
+
+  /** Resolves when the server or the network ends this session (not when it is closed here). */
+  ended(): Promise<void> {
+    return new Promise((resolve) => {
+      this.conn.once('end', () => resolve());
+      this.conn.once('error', () => resolve());
+    });
+  }
 }
 
 export async function connect(address: string, access: Pick<Access, 'admin' | 'tls' | 'connectTimeoutMs'>): Promise<Db> {

@@ -72,6 +72,8 @@ export interface Flavor {
   readOnly(db: Db): Promise<boolean>;
   setReadOnlyStatements(on: boolean): string[];
   changeSourceStatements(source: SourceSpec, demotedPrimary: boolean): { sql: string; params: unknown[] }[];
+  /** How long a replica waits for anything (an event or a heartbeat) from its source before it reconnects. */
+  netTimeoutStatement(seconds: number): { sql: string; params: unknown[] };
   startReplicationStatement(): string;
   /** Starts the applier alone: what was received is applied, nothing more is received. */
   startApplierStatement(): string;

@@ -60,6 +60,7 @@ export const mariadb: Flavor = {
     }];
   },
 
+  netTimeoutStatement: (seconds: number) => ({ sql: 'SET GLOBAL slave_net_timeout = ?', params: [seconds] }),
   startReplicationStatement: () => 'START SLAVE',
   startApplierStatement: () => 'START SLAVE SQL_THREAD',
   stopReplicationStatement: (ioOnly: boolean) => (ioOnly ? 'STOP SLAVE IO_THREAD' : 'STOP SLAVE'),

@@ -61,6 +61,7 @@ export const mysqlFlavor: Flavor = {
     }];
   },
 
+  netTimeoutStatement: (seconds: number) => ({ sql: 'SET GLOBAL replica_net_timeout = ?', params: [seconds] }),
   startReplicationStatement: () => 'START REPLICA',
   startApplierStatement: () => 'START REPLICA SQL_THREAD',
   stopReplicationStatement: (ioOnly: boolean) => (ioOnly ? 'STOP REPLICA IO_THREAD' : 'STOP REPLICA'),

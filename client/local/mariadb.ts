@@ -51,7 +51,7 @@ export function serverOptions(dir: string, port: number, serverId: number): stri
     '--rpl-semi-sync-master-wait-point=AFTER_SYNC',
     '--rpl-semi-sync-master-timeout=10000',
     '--rpl-semi-sync-slave-enabled=1',
-    '--slave-net-timeout=4',
+    '--slave-net-timeout=2',
     '--innodb-buffer-pool-size=16M',
     '--innodb-log-file-size=16M',
     '--performance-schema=0',

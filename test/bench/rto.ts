@@ -9,8 +9,12 @@ import { missingRows, report, WriterLoad } from './writer-load';
  * the primary is killed, nobody runs a command. Reports kill → first
  * accepted write, and how many acknowledged rows are missing afterwards
  * (must be 0). Default detection settings; 10 runs (BENCH_RUNS).
+ * npm run bench:freeze — the same with the primary frozen (SIGSTOP): its
+ * host keeps the connections open and silent, as a hung server's would.
  */
-async function main(): Promise<void> {
+const FAULTS = { kill: { signal: 'SIGKILL', name: 'kill' }, freeze: { signal: 'SIGSTOP', name: 'freeze' } } as const;
+
+async function main(fault: (typeof FAULTS)[keyof typeof FAULTS]): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 10);
   const stack = await startTestStack(3, 'bench');
   await stack.temporal.runWorker();
@@ -21,7 +25,7 @@ async function main(): Promise<void> {
     const load = new WriterLoad(stack, 1);
     await sleep(1_500);
     const killedAt = load.now();
-    process.kill(stack.cluster.servers[0].pid, 'SIGKILL');
+    process.kill(stack.cluster.servers[0].pid, fault.signal);
     const first = await load.acknowledgedAfter(killedAt, 120_000);
     await load.stop();
     while ((await conductorMemo(stack)).viewId !== 2) await sleep(50);
@@ -29,11 +33,16 @@ async function main(): Promise<void> {
     const lost = await missingRows(stack, acked, [0]);
     missing += lost;
     rto.push(first.end - killedAt);
-    console.log(`run ${run + 1}: kill to first accepted write ${(first.end - killedAt).toFixed(0)} ms, ${acked.length} rows acknowledged, ${lost} missing`);
+    console.log(`run ${run + 1}: ${fault.name} to first accepted write ${(first.end - killedAt).toFixed(0)} ms, ${acked.length} rows acknowledged, ${lost} missing`);
   }
-  report('RTO (kill to first accepted write)', ' ms', rto);
+  report(`RTO (${fault.name} to first accepted write)`, ' ms', rto);
   console.log(`acknowledged rows missing afterwards, all runs: ${missing}`);
   await runCleanups();
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+const fault = FAULTS[(process.argv[2] ?? 'kill') as keyof typeof FAULTS];
+if (!fault) {
+  console.error(`usage: rto.ts [${Object.keys(FAULTS).join('|')}]`);
+  process.exit(2);
+}
+main(fault).then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

@@ -179,7 +179,7 @@ export function memoryActivities(current: () => MemoryCluster): MemoryActivities
     async probeServer({ address }) {
       await current().enter('probeServer', address);
       const server = current().server(address);
-      return server.alive ? stateOf(server) : { address, reachable: false, error: `${address}: connect ECONNREFUSED` };
+      return server.alive ? stateOf(server) : { address, reachable: false, error: `${address}: connect ECONNREFUSED`, refused: true };
     },
     async setReadOnly({ address, readOnly }) {
       const server = await at('setReadOnly', address);

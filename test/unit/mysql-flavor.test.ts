@@ -466,6 +466,10 @@ describe('mysqlFlavor statements', () => {
     });
   }
 
+  it('netTimeoutStatement sets replica_net_timeout', () => {
+    assert.deepEqual(mysqlFlavor.netTimeoutStatement(2), { sql: 'SET GLOBAL replica_net_timeout = ?', params: [2] });
+  });
+
   it('demotedPrimary changes nothing for MySQL (no MASTER_DEMOTE_TO_SLAVE)', () => {
     assert.deepEqual(mysqlFlavor.changeSourceStatements(SOURCE, true), mysqlFlavor.changeSourceStatements(SOURCE, false));
   });

@@ -46,3 +46,21 @@ describe('judgePrimary', () => {
     });
   }
 });
+
+describe('judgePrimary, the primary\'s host refusing the connection (its process is gone)', () => {
+  const refusedCases: Array<[probeFailures: number, replicas: Shape[], verdict: QuorumVerdict, reason: string]> = [
+    [1, ['lost-io', 'lost-io'], 'dead', 'the primary\'s host refused the connection (its process is gone) and 2 of 2 reachable replica(s) lost it'],
+    [1, ['lost-io', 'down', 'ok', 'lost-io'], 'dead', 'the primary\'s host refused the connection (its process is gone) and 2 of 3 reachable replica(s) lost it'],
+    // The replicas have not seen the close yet, or the manager alone is refused: ask again, no warning before the threshold.
+    [1, ['lost-io', 'ok'], 'suspect', 'the primary\'s host refused the connection (its process is gone); so far 1 of 2 reachable replica(s) lost it'],
+    [2, ['down', 'down'], 'suspect', 'the primary\'s host refused the connection (its process is gone); so far 0 of 0 reachable replica(s) lost it'],
+    // At the threshold the ordinary rule decides.
+    [3, ['lost-io', 'ok'], 'unreachable-from-manager', 'the primary failed 3 probe(s) in a row (threshold 3) but only 1 of 2 reachable replica(s) lost it: the manager may be cut off'],
+  ];
+  for (const [probeFailures, shapes, verdict, reason] of refusedCases) {
+    it(`${probeFailures} refused, replicas [${shapes.join(', ')}] -> ${verdict}`, () => {
+      const result = judgePrimary({ probeFailures, threshold: 3, refused: true, replicas: shapes.map(replica), heartbeatTimeoutSeconds: HEARTBEAT });
+      assert.deepEqual(result, { verdict, reason });
+    });
+  }
+});

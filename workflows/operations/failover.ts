@@ -11,8 +11,8 @@ import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from '../steps';
 import { sourceAddress } from '../logic/address';
 
 const APPLY_SECONDS = 60;
-/** FAULTY servers are asked only if they answer at once: a hung one must not slow the failover. */
-const FAULTY_CONNECT_MS = 500;
+/** FAULTY servers, and the old primary, are asked only if they answer at once: a hung one must not slow the failover. */
+const AT_ONCE_MS = 500;
 
 /**
  * Unplanned failover: fence the old primary on every path that answers,
@@ -47,11 +47,12 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
       { address, access: connectTimeoutMs ? { ...access, connectTimeoutMs } : access }));
   const [, , , frozenFaulty] = await Promise.all([
     router && activity('fenceWriter', `take ${oldPrimary} out of the writer backend`, QUICK)({ router, server: oldPrimary }),
-    attempt(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access, readOnly: true })
+    // A frozen primary accepts the connection and never answers: the writer backend is the fence that holds then.
+    attempt(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access: { ...access, connectTimeoutMs: AT_ONCE_MS }, readOnly: true })
       .then(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access }))),
     // Safety rule 2: what a replica received is owed; a stopped applier is started to apply it.
     Promise.all(replicas.map((r) => freeze(r.address))),
-    Promise.all(faulty.map((f) => freeze(f.address, FAULTY_CONNECT_MS))),
+    Promise.all(faulty.map((f) => freeze(f.address, AT_ONCE_MS))),
   ]);
   const acknowledging = frozenFaulty.filter((f) => f?.replication && sourceAddress(f.replication) === oldPrimary
     && (f.changed || f.replication.ioRunning)).map((f) => f!.address);
