@@ -66,7 +66,7 @@ export async function freezeReplica(args: ServerArgs): Promise<ReplicationResult
  * running, connecting or stopped with an error, so the status returned is
  * the one a second call would see.
  */
-async function startAndSettle(db: Db, flavor: Flavor): Promise<ReplicationStatus | null> {
+export async function startAndSettle(db: Db, flavor: Flavor): Promise<ReplicationStatus | null> {
   await db.query(flavor.startReplicationStatement());
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {

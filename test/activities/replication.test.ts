@@ -59,6 +59,22 @@ test('setSemiSync: the primary side waits for a replica (it would block the next
   assert.deepEqual([(await state(0)).semiSync.waitPoint, (await state(0)).semiSync.timeoutMs], ['AFTER_SYNC', 10000]);
 });
 
+test('setSemiSync turns the replica side on for a replica already streaming: it acknowledges at once, no write waits out the timeout', async () => {
+  // An asynchronous replica set as an operator had it: the replicas stream with the replica side off.
+  for (const i of [1, 2]) await cluster.sql(i, 'SET GLOBAL rpl_semi_sync_slave_enabled = 0; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD');
+  await cluster.sql(0, 'SET GLOBAL rpl_semi_sync_master_timeout = 3000');
+  for (const i of [1, 2]) assert.equal((await run(setSemiSync, { ...server(i), primary: false })).changed, true);
+  for (const i of [1, 2]) assert.equal((await state(i)).replication?.ioRunning, true);
+  const started = Date.now();
+  await cluster.sql(0, 'CREATE TABLE IF NOT EXISTS t.acked (id INT PRIMARY KEY); REPLACE INTO t.acked VALUES (1)');
+  assert.ok(Date.now() - started < 2_000, `the write waited ${Date.now() - started} ms for an acknowledgement`);
+  const clients = async () => Number((await cluster.sql(0, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'"))[0].Value);
+  // Each restarted IO thread registers with the primary a moment after it runs.
+  for (const deadline = Date.now() + 2_000; (await clients()) < 2 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await clients(), 2);
+  await cluster.sql(0, 'SET GLOBAL rpl_semi_sync_master_timeout = 10000');
+});
+
 test('stopReplication / startReplication: IO only, all, each twice', async () => {
   const io = await run(stopReplication, { ...server(1), ioOnly: true });
   assert.equal(io.changed, true);
