@@ -14,4 +14,6 @@ import { patched } from '@temporalio/workflow';
 export const since = {
   /** 0.2.0: health findings carry a code; 0.1.0 ones had only a sentence. */
   findingCodes: () => patched('0.2.0-finding-codes'),
+  /** 0.3.0: after a promotion, writes are routed while the followers are repointed (operations/steps/roll-forward.ts). */
+  routeAtOnce: () => patched('0.3.0-route-at-once'),
 };

@@ -1,11 +1,12 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ServerState, UnreachableServer } from '../../activities/server-state';
 import { electPrimary, type ElectionServer } from '../logic/election';
-import type { OperationInput, OperationResult, ServerRecord } from '../model';
+import { DEFAULT_SEMI_SYNC, type OperationInput, type OperationResult, type ServerRecord } from '../model';
 import { gtidErrant, type Flavor } from '../logic/gtid';
 import { runHooks } from './steps/finish';
 import { trackProgress } from './steps/progress';
-import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './steps/roll-forward';
+import { markFaulty, pastPointOfNoReturn, rollForward } from './steps/roll-forward';
+import { since } from '../versions';
 import { refuseIllegalPromotion } from './steps/transitions';
 import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from '../steps';
 import { sourceAddress } from '../logic/address';
@@ -92,19 +93,21 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
   }
 
   step(`promoting ${winner}`);
-  await activity('promote', `promote ${winner}`, PERSISTENT)({ address: winner, access });
+  const unreachable = states.filter((s) => !s.reachable).map((s) => s.address);
+  const others = states.filter((s) => s.reachable && s.address !== winner && !diverged.includes(s.address) && !acknowledging.includes(s.address))
+    .map((s) => ({ address: s.address }));
+  const routeAtOnce = since.routeAtOnce();
+  // With followers to point at it, semi-sync's primary side goes on with the promotion (steps/roll-forward); with none, off.
+  const semiSync = routeAtOnce ? (others.length ? input.config.policies.semiSync ?? DEFAULT_SEMI_SYNC : 'off') : undefined;
+  await activity('promote', `promote ${winner}`, PERSISTENT)({ address: winner, access, semiSync });
   // The point of no return: from here on the failover rolls forward (safety rule 9).
   const servers = await pastPointOfNoReturn(async () => {
-    const unreachable = states.filter((s) => !s.reachable).map((s) => s.address);
-    const others = states.filter((s) => s.reachable && s.address !== winner && !diverged.includes(s.address) && !acknowledging.includes(s.address))
-      .map((s) => ({ address: s.address }));
     step(`pointing ${others.map((o) => o.address).join(', ') || 'no other replica'} at ${winner}`);
-    const notFollowing = await repointFollowers(input, winner, others);
-    const faulty = [oldPrimary, ...unreachable, ...diverged, ...notFollowing];
-    const after = markFaulty(input.servers.map((s): ServerRecord => (s.address === winner ? { ...s, status: 'PRIMARY' } : s)), faulty);
-    await routeAndPublish(input, winner, after, step);
+    const promoted = input.servers.map((s): ServerRecord => (s.address === winner ? { ...s, status: 'PRIMARY' } : s));
+    const faulty = [oldPrimary, ...unreachable, ...diverged];
+    const { servers: after, notFollowing } = await rollForward(input, winner, markFaulty(promoted, faulty), others, step, routeAtOnce);
     await runHooks(input, 'after-failover', winner);
-    step(`done: ${winner} is primary; ${faulty.join(', ')} FAULTY`);
+    step(`done: ${winner} is primary; ${[...faulty, ...notFollowing].join(', ')} FAULTY`);
     return after;
   });
   const lost = election.lost ? `; accepted loss of ${election.lost}` : '';

@@ -6,10 +6,11 @@ import { readServers } from './steps/read-servers';
 import { refuseIllegalPromotion } from './steps/transitions';
 import { sourceAddress } from '../logic/address';
 import { gtidErrant, type Flavor } from '../logic/gtid';
-import type { OperationContext, OperationInput, OperationResult, ServerRecord } from '../model';
+import { DEFAULT_SEMI_SYNC, type OperationContext, type OperationInput, type OperationResult, type ServerRecord } from '../model';
 import { trackProgress } from './steps/progress';
 import { readersOf, route } from './steps/routing';
-import { markFaulty, pastPointOfNoReturn, repointFollowers, routeAndPublish } from './steps/roll-forward';
+import { pastPointOfNoReturn, rollForward } from './steps/roll-forward';
+import { since } from '../versions';
 import { activity, PERSISTENT, waiting } from '../steps';
 import { runHooks } from './steps/finish';
 
@@ -74,7 +75,10 @@ export async function switchover(input: OperationInput<'switchover'>): Promise<O
   }
 
   step(`promoting ${candidate}`);
-  await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access });
+  const routeAtOnce = since.routeAtOnce();
+  // The old primary follows the candidate, so semi-sync's primary side goes on with the promotion (steps/roll-forward).
+  const semiSync = routeAtOnce ? input.config.policies.semiSync ?? DEFAULT_SEMI_SYNC : undefined;
+  await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access, semiSync });
   // The point of no return: from here on the switchover rolls forward (safety rule 9), even when a failover preempts it.
   const after = await pastPointOfNoReturn(async () => {
     await tellConductorPromoted(candidate);
@@ -83,9 +87,7 @@ export async function switchover(input: OperationInput<'switchover'>): Promise<O
       ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((address) => ({ address })),
       { address: oldPrimary, demotedPrimary: true },
     ];
-    const notFollowing = await repointFollowers(input, candidate, followers);
-    const whole = markFaulty(servers, notFollowing);
-    await routeAndPublish(input, candidate, whole, step);
+    const { servers: whole, notFollowing } = await rollForward(input, candidate, servers, followers, step, routeAtOnce);
     await runHooks(input, 'after-switchover', candidate);
     step(`done: ${candidate} is primary, ${oldPrimary} replicates from it${notFollowing.length ? `; ${notFollowing.join(', ')} FAULTY` : ''}`);
     return whole;

@@ -20,11 +20,39 @@ export function pastPointOfNoReturn<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Past the point of no return (safety rule 9): points every follower at the
- * new primary; one that cannot be reached or repointed is returned, for the
- * caller to record FAULTY, instead of failing the operation.
+ * Past the point of no return (safety rule 9): the new primary takes writes
+ * and every follower is pointed at it; one that cannot be reached or
+ * repointed becomes FAULTY (routed out) instead of failing the operation.
+ * Returns the servers as they end and those that could not follow; the
+ * view is published.
+ *
+ * `routeAtOnce` (0.3.0, workflows/versions.ts): writes are routed while the
+ * followers are repointed. The promotion turned the primary side of
+ * semi-sync on already, so a write waits for the first follower to attach
+ * and acknowledge it, never acknowledged by the primary alone. Before, the
+ * writes waited for every follower, a dead one's retries included.
  */
-export async function repointFollowers(input: OperationContext, primary: string, followers: Follower[]): Promise<string[]> {
+export async function rollForward(
+  input: OperationContext, primary: string, servers: ServerRecord[], followers: Follower[], step: (s: string) => void, routeAtOnce: boolean,
+): Promise<{ servers: ServerRecord[]; notFollowing: string[] }> {
+  if (!routeAtOnce) {
+    const notFollowing = await repointThenSemiSync(input, primary, followers);
+    const whole = markFaulty(servers, notFollowing);
+    await routeWrites(input, primary, whole, step);
+    await publish(input, primary, whole, step);
+    return { servers: whole, notFollowing };
+  }
+  step(`routing writes to ${primary} while ${followers.map((f) => f.address).join(', ') || 'no other server'} follow it`);
+  const [notFollowing] = await Promise.all([repoint(input, primary, followers), routeWrites(input, primary, servers, step)]);
+  const whole = markFaulty(servers, notFollowing);
+  if (notFollowing.length && notFollowing.length === followers.length) await semiSyncPrimarySide(input, primary);
+  if (notFollowing.length) await routeWrites(input, primary, whole, step);
+  await publish(input, primary, whole, step);
+  return { servers: whole, notFollowing };
+}
+
+/** The followers that could not be pointed at the primary. */
+async function repoint(input: OperationContext, primary: string, followers: Follower[]): Promise<string[]> {
   const { access } = input.config;
   const policy = input.config.policies.semiSync;
   const failed = await Promise.all(followers.map(async (f) => {
@@ -37,19 +65,32 @@ export async function repointFollowers(input: OperationContext, primary: string,
       return f.address;
     }
   }));
-  // The primary side of semi-sync on a primary with no replica attached would block its first write.
-  if (failed.filter(Boolean).length < followers.length) {
-    await activity('setSemiSync', `primary side of semi-sync on ${primary}`, QUICK)({ address: primary, access, primary: true, policy })
-      .catch((err) => log.warn(`semi-sync not turned on on ${primary}: ${rootCauseMessage(err)}`));
-  }
   return failed.filter((a): a is string => a !== undefined);
 }
 
-/** Routes writes to the new primary whatever it takes, then publishes the view (a health round republishes it if that fails). */
-export async function routeAndPublish(input: OperationContext, primary: string, servers: ServerRecord[], step: (s: string) => void): Promise<void> {
+/** Before 0.3.0: the followers first, then the primary side of semi-sync (it would block a first write with no replica attached). */
+async function repointThenSemiSync(input: OperationContext, primary: string, followers: Follower[]): Promise<string[]> {
+  const failed = await repoint(input, primary, followers);
+  if (failed.length < followers.length) await semiSyncPrimarySide(input, primary);
+  return failed;
+}
+
+/** As the policy says, and off while no replica is attached. */
+async function semiSyncPrimarySide(input: OperationContext, primary: string): Promise<void> {
+  const { access } = input.config;
+  await activity('setSemiSync', `primary side of semi-sync on ${primary}`, QUICK)({ address: primary, access, primary: true, policy: input.config.policies.semiSync })
+    .catch((err) => log.warn(`semi-sync not turned on on ${primary}: ${rootCauseMessage(err)}`));
+}
+
+/** Routes writes to the new primary whatever it takes. */
+async function routeWrites(input: OperationContext, primary: string, servers: ServerRecord[], step: (s: string) => void): Promise<void> {
   step(`routing writes to ${primary}`);
   // Retried until the router answers; a router that can never take it (a server missing from its backends) is said, and the view still recorded.
   await route(input, primary, servers, ROLL_FORWARD).catch((err) => step(`writes NOT routed to ${primary}: ${rootCauseMessage(err)}; route them by hand`));
+}
+
+/** Publishes the view (a health round republishes it if that fails). */
+async function publish(input: OperationContext, primary: string, servers: ServerRecord[], step: (s: string) => void): Promise<void> {
   step('publishing the new view');
   await publishView(input, primary, servers, undefined, QUICK).catch((err) => step(`view not published on ${primary} (a health round will): ${rootCauseMessage(err)}`));
 }
