@@ -1,8 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { AddServerRequest, OperationRequest } from '../workflows/api';
+import type { ClusterSpec } from './spec';
 import type { ServerChange } from '../workflows/logic/server-changes';
 import { parseAddress } from '../workflows/logic/address';
+import { STATUSES } from '../workflows/logic/status';
 import { loadState } from './sandbox/state';
 import { temporalSettings } from './settings';
 
@@ -12,7 +14,9 @@ const USAGE = `usage: gtidflow <command>
   sandbox status [--json]             the sandbox's processes, roles and pids
   inspect <cluster> [--json]          read every server of a cluster through a workflow
   cluster apply -f <spec.yaml>        register a cluster (its conductor workflow cluster:<name>)
-  status <cluster> [--json]           recorded state and each server's live state
+  status <cluster> [--json] [--watch]
+                                      recorded state and each server's live state; --watch redraws it every second
+                                      with the running operation's step, and says when no worker answers (Ctrl-C ends)
   promote <cluster> [--candidate host:port] [--update-only]
                                       switchover: the candidate (or the best replica) becomes primary
   demote <cluster> [--candidate host:port] [--update-only]
@@ -21,7 +25,9 @@ const USAGE = `usage: gtidflow <command>
                                       unplanned failover: fence the primary, elect, promote; --accept-loss promotes
                                       without the transactions a refusal named (the exact set it printed)
   server add <cluster> <host:port> [--provision clone|dump|script:<cmd>|none] [--status SECONDARY|SPARE] [--penalty N] [--update-only]
+                                      add a server: checked, provisioned if asked, caught up, routed, published
   server remove <cluster> <host:port> [--update-only]
+                                      take a server out: unrouted, its replication stopped, published
   server set-status <cluster> <host:port> SECONDARY|SPARE|FAULTY [--update-only]
   server set-penalty <cluster> <host:port> <N> [--update-only]
   capability set <cluster> <host:port> [--database db] read-write|read-only|disabled [--update-only]
@@ -31,7 +37,26 @@ const USAGE = `usage: gtidflow <command>
   history <cluster> [--json]          the views: id, time, primary, members, who joined and left, what made it
   ack <cluster>                       acknowledge an automatic failover: re-arms detection before the block period ends
   version [--json]                    this gtidflow's build id, and the workers polling now with theirs
-  worker                              run the gtidflow worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)`;
+  worker                              run the gtidflow worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)
+  help [<command>]                    this text, or one command's usage (also: gtidflow <command> --help)`;
+
+/**
+ * One command's usage, from USAGE (the one source of truth): its entries,
+ * each a line starting with the command and the lines that continue it;
+ * `server add` narrows `server` to that entry.
+ */
+export function commandUsage(name: string, sub?: string): string | undefined {
+  const entries: string[][] = [];
+  for (const line of USAGE.split('\n').slice(1)) {
+    if (/^ {2}\S/.test(line)) entries.push([line]);
+    else entries[entries.length - 1]?.push(line);
+  }
+  const matching = (words: string[]) => entries.filter((e) => words.every((w, i) => e[0].trim().split(/\s+/)[i] === w));
+  const found = (sub !== undefined && matching([name, sub]).length ? matching([name, sub]) : matching([name]));
+  if (!found.length) return undefined;
+  return found.flatMap((entry, i) => entry.map((line, j) =>
+    j > 0 ? `${' '.repeat(14)}${line}` : `${i === 0 ? 'usage: ' : '       '}gtidflow ${line.slice(2)}`)).join('\n');
+}
 
 /** A mistake in the command line: usage is printed, exit code 2. */
 class UsageError extends Error {}
@@ -57,6 +82,7 @@ const print = (value: unknown, json: boolean, text: () => string) =>
 // Each command loads the modules it needs when it runs: the Temporal client, mysql2 and
 // the sandbox's process code are slow to load, and --help needs none of them.
 const load = {
+  api: () => require('../workflows/api') as typeof import('../workflows/api'),
   worker: () => require('../worker/main') as typeof import('../worker/main'),
   build: () => require('../worker/build') as typeof import('../worker/build'),
   workers: () => require('./workers') as typeof import('./workers'),
@@ -64,6 +90,7 @@ const load = {
   clusters: () => require('./clusters') as typeof import('./clusters'),
   connect: () => require('./connect') as typeof import('./connect'),
   inspect: () => require('./inspect') as typeof import('./inspect'),
+  memo: () => require('./memo') as typeof import('./memo'),
   operations: () => require('./operations') as typeof import('./operations'),
   sandboxDown: () => require('./sandbox/down') as typeof import('./sandbox/down'),
   sandboxStatus: () => require('./sandbox/status') as typeof import('./sandbox/status'),
@@ -103,9 +130,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('inspect takes one cluster name');
     const { formatInspection, inspectCluster } = load.inspect();
-    const spec = load.clusters().findClusterSpec(positionals[0]);
     await withClient(async (client) => {
-      const result = await inspectCluster(client, spec);
+      const result = await inspectCluster(client, await inspectedServers(client, positionals[0]));
       print(result, Boolean(values.json), () => formatInspection(result));
     });
   },
@@ -123,9 +149,10 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   async status(args) {
-    const { values, positionals } = options(args, { json: { type: 'boolean' } });
+    const { values, positionals } = options(args, { json: { type: 'boolean' }, watch: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('status takes one cluster name');
     const { clusterStatus, formatStatus } = load.status();
+    if (values.watch) return watch(positionals[0], Boolean(values.json));
     await withClient(async (client) => {
       const status = await clusterStatus(client, positionals[0]);
       print(status, Boolean(values.json), () => formatStatus(status));
@@ -136,11 +163,14 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { positionals } = options(args, {});
     if (positionals.length !== 1) throw new UsageError('ack takes one cluster name');
     await withClient(async (client) => {
-      console.log(await load.operations().acknowledgeFailover(client, positionals[0]));
+      console.log(await ofCluster(client, positionals[0], () => load.operations().acknowledgeFailover(client, positionals[0])));
     });
   },
 
   async server(args) {
+    // parseArgs takes "-1" for an option; the only numbers here are penalties.
+    const negative = args.find((a) => /^-\d/.test(a));
+    if (negative) throw new UsageError(`a write penalty is a whole number ≥ 0, not "${negative}"`);
     const { values, positionals } = options(args, {
       'update-only': { type: 'boolean' }, provision: { type: 'string' }, status: { type: 'string' }, penalty: { type: 'string' },
     });
@@ -152,18 +182,15 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       if (sub === 'remove') return followUpdate((client) => requestRemoveServer(client, cluster, { address, updateOnly }));
       const provision = values.provision ?? 'none';
       if (!['dump', 'clone', 'none'].includes(provision) && !provision.startsWith('script:')) throw new UsageError(`--provision is clone, dump, script:<command> or none, not "${provision}"`);
-      const penalty = Number(values.penalty ?? 0);
-      return followUpdate((client) => requestAddServer(client, cluster, {
-        address, updateOnly, provision: provision as AddServerRequest['provision'], status: (values.status ?? 'SECONDARY').toUpperCase() as AddServerRequest['status'], penalty,
-      }));
+      const penalty = wholeNumber(values.penalty ?? '0');
+      const status = serverStatus(values.status ?? 'SECONDARY') as AddServerRequest['status'];
+      return followUpdate((client) => requestAddServer(client, cluster, { address, updateOnly, provision: provision as AddServerRequest['provision'], status, penalty }));
     }
     if (rest.length || !value || (sub !== 'set-status' && sub !== 'set-penalty')) {
       throw new UsageError('server takes: add|remove <cluster> <host:port> | set-status <cluster> <host:port> <STATUS> | set-penalty <cluster> <host:port> <N>');
     }
     parseAddress(address);
-    const change = sub === 'set-status'
-      ? { address, status: value.toUpperCase() as ServerChange['status'] }
-      : { address, penalty: /^\d+$/.test(value) ? Number(value) : NaN };
+    const change = sub === 'set-status' ? { address, status: serverStatus(value) } : { address, penalty: wholeNumber(value) };
     await followUpdate((client) => requestServerChange(client, cluster, { ...change, updateOnly }));
   },
 
@@ -172,6 +199,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const [sub, cluster, address, capability, ...rest] = positionals;
     if (sub !== 'set' || rest.length || !capability) throw new UsageError('capability takes: set <cluster> <host:port> [--database db] read-write|read-only|disabled');
     parseAddress(address);
+    if (!CAPABILITIES.includes(capability)) throw new UsageError(`a capability is read-write, read-only or disabled, not "${capability}"`);
     const { requestServerChange } = load.operations();
     await followUpdate((client) => requestServerChange(client, cluster, {
       address, capability: capability as ServerChange['capability'], database: values.database, updateOnly: values['update-only'],
@@ -182,7 +210,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('history takes one cluster name');
     await withClient(async (client) => {
-      const state = await load.operations().conductorState(client, positionals[0]);
+      // The views are in the conductor's state, which a worker answers: bounded, so that no worker is said, not waited on.
+      const state = await ofCluster(client, positionals[0], () => load.operations().conductorState(client, positionals[0]), HISTORY_TIMEOUT_MS);
       print(state.views, Boolean(values.json), () => state.views.map((v) =>
         `view ${v.viewId}  ${v.at}  primary ${v.primary}  members ${v.members.join(' ')}` +
         `${v.joined.length ? `  joined ${v.joined.join(' ')}` : ''}${v.left.length ? `  left ${v.left.join(' ')}` : ''}  by ${v.operation}`).join('\n'));
@@ -233,6 +262,75 @@ async function withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
+const HISTORY_TIMEOUT_MS = 10_000;
+
+/**
+ * A conductor's query or update, its failure said as an operator reads it:
+ * an unknown cluster; with a timeout (a query: only a worker answers one),
+ * no worker having answered, rather than waiting on.
+ */
+async function ofCluster<T>(client: Client, cluster: string, work: () => Promise<T>, timeoutMs?: number): Promise<T> {
+  const deadline = Date.now() + (timeoutMs ?? 0);
+  try {
+    return timeoutMs === undefined ? await work() : await client.connection.withDeadline(deadline, work);
+  } catch (err) {
+    const { name, message } = err as Error;
+    if (name === 'WorkflowNotFoundError' || /workflow not found/i.test(message)) throw new Error(`unknown cluster "${cluster}": register it with gtidflow cluster apply -f`);
+    // Unanswered, the query ends (near) the deadline as cancelled or past its deadline (gRPC 1, 4).
+    const code = (err as { cause?: { code?: number } }).cause?.code;
+    if (timeoutMs !== undefined && (code === 1 || code === 4 || Date.now() >= deadline - 1_000)) throw new Error(`no worker answered for cluster ${cluster} within ${timeoutMs / 1000} s: run \`gtidflow worker\``);
+    throw err;
+  }
+}
+
+/**
+ * The servers inspect reads: those the cluster's conductor records (a
+ * server added or removed since is as recorded), else the spec of a
+ * cluster this installation knows but has not registered.
+ */
+async function inspectedServers(client: Client, cluster: string): Promise<ClusterSpec> {
+  try {
+    const described = await client.workflow.getHandle(load.api().clusterWorkflowId(cluster)).describe();
+    const memo = described.status.name === 'RUNNING' ? load.memo().memoIn(described) : undefined;
+    if (memo) {
+      const servers = memo.servers.map(({ address, status, penalty }) => ({ address, status, penalty }));
+      return { name: cluster, servers, credentials: memo.access as ClusterSpec['credentials'] };
+    }
+  } catch (err) {
+    if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+  }
+  return load.clusters().findClusterSpec(cluster);
+}
+
+const CAPABILITIES: readonly string[] = ['read-write', 'read-only', 'disabled'];
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`a write penalty is a whole number ≥ 0, not "${value}"`);
+  return Number(value);
+}
+
+function serverStatus(value: string): ServerChange['status'] {
+  const status = value.toUpperCase();
+  if (!(STATUSES as readonly string[]).includes(status)) throw new UsageError(`a server's status is ${STATUSES.slice(0, -1).join(', ')} or ${STATUSES[STATUSES.length - 1]}, not "${value}"`);
+  return status as ServerChange['status'];
+}
+
+/**
+ * `status --watch`: redraws the cluster every second, as `watch` does
+ * (clears the screen first); with --json, one JSON line per refresh.
+ * Runs until Ctrl-C (or SIGTERM), which ends it with exit code 0.
+ */
+async function watch(cluster: string, json: boolean): Promise<void> {
+  const { formatWatchFrame, watchStatus } = load.status();
+  const intervalMs = 1_000;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(0));
+  await withClient(async (client) => {
+    for await (const frame of watchStatus(client, cluster, intervalMs)) {
+      process.stdout.write(json ? `${JSON.stringify(frame)}\n` : formatWatchFrame(cluster, frame, intervalMs));
+    }
+  });
+}
+
 /** Asks the conductor for a change and follows the operation it starts to its end. */
 async function followUpdate(request: (client: Client) => Promise<{ workflowId: string }>): Promise<void> {
   await withClient(async (client) => {
@@ -264,14 +362,23 @@ async function operation(kind: OperationRequest['kind'], args: string[]): Promis
 export async function main(argv: string[]): Promise<void> {
   const [name, ...args] = argv;
   try {
-    if (!name || name === '--help' || name === 'help') {
+    if (!name || name === '--help' || name === '-h' || (name === 'help' && !args.length)) {
       console.log(USAGE);
       if (!name) process.exitCode = 2;
       return;
     }
-    const command = commands[name];
-    if (!command) throw new UsageError(`unknown command "${name}"`);
-    await command(args);
+    // `gtidflow <command> --help` and `gtidflow help <command>`: that command's lines of USAGE.
+    const beforeEnd = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
+    const named = args.findIndex((a) => !a.startsWith('-'));
+    const [command, rest] = name !== 'help' ? [name, beforeEnd] : named < 0 ? ['help', []] : [args[named], args.slice(named + 1)];
+    if (name === 'help' || rest.includes('--help') || rest.includes('-h')) {
+      const usage = commands[command] || command === 'help' ? commandUsage(command, rest.find((a) => !a.startsWith('-'))) : undefined;
+      if (!usage) throw new UsageError(`unknown command "${command}"`);
+      console.log(usage);
+      return;
+    }
+    if (!commands[name]) throw new UsageError(`unknown command "${name}"`);
+    await commands[name](args);
   } catch (err) {
     const hint = err instanceof UsageError ? ' (gtidflow --help lists the commands)' : '';
     console.error(`gtidflow: ${(err as Error).message.split('\n')[0]}${hint}`);
