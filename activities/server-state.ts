@@ -32,7 +32,10 @@ export interface UnreachableServer {
   address: string;
   reachable: false;
   error: string;
-  /** Its host answered that nothing listens on the port: the server process is gone (not a silent or cut-off host). */
+  /**
+   * Its host refused the connection (nothing listens on the port) or closed
+   * it mid-way: the server process is gone, not silent or cut off.
+   */
   refused: boolean;
 }
 
@@ -59,12 +62,15 @@ export async function getServerState(args: ServerArgs): Promise<ServerState> {
   return withDb(args.address, args.access, readServerState);
 }
 
+/** What the socket says when the server's host refuses or resets the connection (a probe cut by the process dying). */
+const CLOSED_BY_HOST = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST'];
+
 /** The same, but an unreachable server is an answer, not a failure (inspection, detection). */
 export async function probeServer(args: ServerArgs): Promise<ServerState | UnreachableServer> {
   try {
     return await getServerState(args);
   } catch (err) {
     const code = ((err as { details?: { code?: string }[] }).details ?? [])[0]?.code;
-    return { address: args.address, reachable: false, error: (err as Error).message, refused: code === 'ECONNREFUSED' };
+    return { address: args.address, reachable: false, error: (err as Error).message, refused: CLOSED_BY_HOST.includes(code ?? '') };
   }
 }
