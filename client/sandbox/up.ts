@@ -51,8 +51,18 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
 
   const temporal = state.temporal;
   if ('port' in temporal && !isTemporalRunning(temporal.pid)) {
-    const started = await startTemporal({ dbFile: paths.temporalDb(), port: temporal.port, uiPort: temporal.uiPort, logFile: paths.log('temporal') });
-    temporal.pid = started.pid;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        temporal.pid = (await startTemporal({ dbFile: paths.temporalDb(), port: temporal.port, uiPort: temporal.uiPort, logFile: paths.log('temporal') })).pid;
+        break;
+      } catch (err) {
+        // Another process took a port between the choice and the start (two sandboxes coming up at once both prefer 7233): others.
+        const taken = !(await isPortFree(temporal.port)) || !(await isPortFree(temporal.uiPort));
+        if (!taken || attempt === 3) throw err;
+        temporal.port = await freePort();
+        temporal.uiPort = await freePort();
+      }
+    }
     saveState(state);
   }
   const settings = temporalSettings('port' in temporal ? `127.0.0.1:${temporal.port}` : temporal.external);
