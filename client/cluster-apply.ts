@@ -4,9 +4,9 @@ import { memoOf } from '../workflows/memo';
 import { registeredPrimaries } from '../workflows/logic/views';
 import type { ServerState } from '../activities/server-state';
 import { CLUSTER } from '../workflows/search-attributes';
-import { clusterWorkflowId, healthTickWorkflowId, TASK_QUEUE } from '../workflows/api';
+import { clusterWorkflowId, healthScheduleId, healthTickWorkflowId, TASK_QUEUE } from '../workflows/api';
 import { inspectCluster } from './inspect';
-import { readMemo } from './memo';
+import { memoIn, readMemo } from './memo';
 import { sleep } from './local/ports';
 import type { ClusterSpec } from './spec';
 
@@ -14,7 +14,7 @@ import type { ClusterSpec } from './spec';
 async function ensureHealthSchedule(client: Client, cluster: string, everySeconds: number): Promise<void> {
   try {
     await client.schedule.create({
-      scheduleId: `health:${cluster}`,
+      scheduleId: healthScheduleId(cluster),
       spec: { intervals: [{ every: `${everySeconds} seconds` }] },
       action: { type: 'startWorkflow', workflowType: 'healthTick', args: [cluster], taskQueue: TASK_QUEUE, workflowId: healthTickWorkflowId(cluster) },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
@@ -86,8 +86,7 @@ export async function applyCluster(client: Client, spec: ClusterSpec): Promise<{
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const described = await client.workflow.getHandle(clusterWorkflowId(spec.name)).describe();
-    const memo = (await described.memo)?.state as { viewId: number; servers: { address: string }[] } | undefined;
+    const memo = memoIn(await client.workflow.getHandle(clusterWorkflowId(spec.name)).describe());
     const recorded = new Set(memo?.servers.map((s) => s.address));
     const same = memo && recorded.size === spec.servers.length && spec.servers.every((s) => recorded.has(s.address));
     await ensureHealthSchedule(client, spec.name, state.config.policies.healthIntervalSeconds);
@@ -102,7 +101,8 @@ const BOOTSTRAP_TIMEOUT_MS = 120_000;
 /**
  * The conductor's first operation makes the cluster as registered; until it
  * ends the cluster is not ready. A failed bootstrap leaves no conductor
- * behind: the operator fixes what it names and applies again.
+ * and no health schedule behind: the operator fixes what it names and
+ * applies again.
  */
 async function waitForBootstrap(client: Client, name: string): Promise<number> {
   const handle = client.workflow.getHandle(clusterWorkflowId(name));
@@ -113,6 +113,7 @@ async function waitForBootstrap(client: Client, name: string): Promise<number> {
     if (done?.outcome === 'completed') return memo!.viewId;
     if (done || Date.now() > deadline) {
       await handle.terminate('bootstrap did not complete').catch(() => undefined);
+      await client.schedule.getHandle(healthScheduleId(name)).delete().catch(() => undefined);
       throw new Error(`cluster ${name} not registered: ${done ? done.message : `no worker made it ready within ${BOOTSTRAP_TIMEOUT_MS / 1000} s (run gtidflow worker)`}`);
     }
     await sleep(100);

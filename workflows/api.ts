@@ -14,6 +14,8 @@ export const TASK_QUEUE = 'gtidflow';
 export const clusterWorkflowId = (cluster: string) => `cluster:${cluster}`;
 /** An operation the conductor runs (its child). */
 export const operationWorkflowId = (cluster: string, kind: OperationKind, id: number) => `${clusterWorkflowId(cluster)}/${kind}/${id}`;
+/** The Temporal Schedule of a cluster's health rounds. */
+export const healthScheduleId = (cluster: string) => `health:${cluster}`;
 /** What the cluster's health schedule starts. */
 export const healthTickWorkflowId = (cluster: string) => `${clusterWorkflowId(cluster)}/health-tick`;
 /** An inspection the CLI runs outside the conductor. */

@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { applyCluster } from '../cluster-apply';
 import { connectClient } from '../connect';
 import { temporalSettings } from '../settings';
-import { TASK_QUEUE } from '../../workflows/api';
+import { healthScheduleId, TASK_QUEUE } from '../../workflows/api';
 import { readMemo } from '../memo';
 import type { ClusterSpec } from '../spec';
 import { loadState, paths, SandboxState, saveState, stateDir } from './state';
@@ -112,7 +112,7 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
 async function healthRoundNow(client: Client, cluster: string): Promise<void> {
   const memo = async () => (await readMemo(client, cluster))!;
   const start = await memo();
-  await client.schedule.getHandle(`health:${cluster}`).trigger();
+  await client.schedule.getHandle(healthScheduleId(cluster)).trigger();
   const deadline = Date.now() + 60_000;
   for (;;) {
     const now = await memo();

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
+import { healthScheduleId } from '../../workflows/api';
 import type { ClusterStatus } from '../../client/status';
 import { assertRefusal, gtidflow, startGtidflow, upNewSandbox } from '../harness/cli';
 import { testSandbox } from '../harness/sandbox';
@@ -163,6 +165,13 @@ test('cluster apply of a malformed or invalid spec file names the line and the f
   assertRefusal(await gtidflow(['status', 'ghost'], env), /unknown cluster "ghost"/, 'status ghost');
   // The failed bootstrap left its conductor terminated: no cluster, though its last memo is still there to read.
   assertRefusal(await gtidflow(['status', 'ghost2'], env), /^gtidflow: unknown cluster "ghost2" \(its conductor cluster:ghost2 is TERMINATED\)/, 'status ghost2');
+  // Nor its health schedule (it would start a health round of nobody every minute).
+  const connection = await Connection.connect({ address: endpoints.temporal.address });
+  try {
+    await assert.rejects(new Client({ connection }).schedule.getHandle(healthScheduleId('ghost2')).describe(), /not found/i);
+  } finally {
+    await connection.close();
+  }
 });
 
 test('a busy cluster: while a server add waits in its provisioning script, every other request is refused, naming it', async () => {

@@ -13,7 +13,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { inspectCluster } from '../../client/inspect';
 import { sleep } from '../../client/local/ports';
 import { followOperation, requestAddServer, requestOperation, requestRejoin, requestRemoveServer, requestServerChange } from '../../client/operations';
-import { acknowledge, clusterWorkflowId } from '../../workflows/api';
+import { acknowledge, clusterWorkflowId, healthScheduleId } from '../../workflows/api';
 import { runCleanups } from '../harness/cleanup';
 import { checkoutRelease } from '../harness/release';
 import { conductorMemo, resetStack, startTestStack, writeRows } from '../harness/stack';
@@ -54,7 +54,7 @@ async function record(version: string, commit: string | undefined): Promise<void
   await client.workflow.getHandle(clusterWorkflowId(stack.name)).executeUpdate(acknowledge);
   // The old primary back: a health round (from the schedule) finds it answering, and the rejoin policy brings it back.
   await stack.cluster.start(0);
-  await client.schedule.getHandle(`health:${stack.name}`).trigger();
+  await client.schedule.getHandle(healthScheduleId(stack.name)).trigger();
   await until('health round and automatic rejoin', (m) => m.operation === null && m.servers[0].status === 'SECONDARY');
   await follow('failover by an operator', requestOperation(client, stack.name, { kind: 'failover', candidate: first }));
   await follow('set-status FAULTY', requestServerChange(client, stack.name, { address: second, status: 'FAULTY' }));

@@ -14,6 +14,7 @@ describe('planOperation: a switchover or failover an operator asks for', () => {
     ['a failover accepting a named loss, meant for the recorded primary', { kind: 'failover', acceptLoss: '0-1-5' }, { ok: true, params: { kind: 'failover', acceptLoss: '0-1-5', primary: 'p:1' } }],
     ['an update-only failover without a candidate', { kind: 'failover', updateOnly: true }, refused('an update-only failover needs --candidate: nothing is read from the servers')],
     ['a candidate that is not a server', { kind: 'failover', candidate: 'x:1' }, refused('x:1 is not a server of this cluster')],
+    ['a FAULTY candidate', { kind: 'switchover', candidate: 'f:1' }, refused('f:1: cannot change FAULTY to PRIMARY by promote: FAULTY can only become SPARE')],
     ['--accept-loss with --update-only', { kind: 'failover', acceptLoss: '0-1-5', updateOnly: true }, refused('--accept-loss goes with a failover that reads the servers')],
     ['--accept-loss with a switchover', { kind: 'switchover', acceptLoss: '0-1-5' } as OperationRequest, refused('--accept-loss goes with a failover that reads the servers')],
     ['an unknown kind', { kind: 'rejoin' } as unknown as OperationRequest, refused('unknown operation "rejoin": switchover or failover')],

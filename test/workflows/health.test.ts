@@ -5,6 +5,7 @@ import { getServerState } from '../../activities/server-state';
 import { sleep } from '../../client/local/ports';
 import { clusterStatus } from '../../client/status';
 import { conductorMemo, resetStack, startTestStack, TestStack } from '../harness/stack';
+import { healthScheduleId } from '../../workflows/api';
 
 /** Health rounds, started through the cluster's real Temporal Schedule, repair what is safe and report the rest. */
 let stack: TestStack;
@@ -22,7 +23,7 @@ beforeEach(async () => {
 /** Triggers the schedule now and waits for the conductor to record the round. */
 async function healthRound() {
   const before = (await conductorMemo(stack)).health?.at;
-  await stack.temporal.client.schedule.getHandle(`health:${stack.name}`).trigger();
+  await stack.temporal.client.schedule.getHandle(healthScheduleId(stack.name)).trigger();
   for (let i = 0; i < 100; i++) {
     const memo = await conductorMemo(stack);
     if (memo.health && memo.health.at !== before) return memo;

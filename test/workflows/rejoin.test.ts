@@ -6,6 +6,7 @@ import { getServerState } from '../../activities/server-state';
 import { followOperation, requestOperation, requestRejoin, requestServerChange } from '../../client/operations';
 import { sourceAddress } from '../../workflows/logic/address';
 import { assertHealthy, conductorMemo, resetStack, TestStack, writeRows } from '../harness/stack';
+import { healthScheduleId } from '../../workflows/api';
 import { quietStack } from '../harness/quiet-stack';
 
 /** A returning old primary: back as SECONDARY with every row, or refused when it diverged (then re-provisioned). */
@@ -62,7 +63,7 @@ test('with the rejoin policy auto, a health round that finds the old primary ans
   process.kill(stack.cluster.servers[0].pid, 'SIGKILL');
   await failover();
   await stack.cluster.start(0);
-  await stack.temporal.client.schedule.getHandle(`health:${stack.name}`).trigger();
+  await stack.temporal.client.schedule.getHandle(healthScheduleId(stack.name)).trigger();
   for (let i = 0; i < 100 && (await conductorMemo(stack)).servers[0].status !== 'SECONDARY'; i++) await sleep(200);
   assert.equal((await conductorMemo(stack)).servers[0].status, 'SECONDARY');
   await assertHealthy(stack, { viewId: 3, rows: [1, 2, 3] });

@@ -2,6 +2,7 @@ import type { AddServerRequest, OperationRequest, RejoinRequest, RemoveServerReq
 import type { ClusterState, OperationParams } from '../model';
 import { notAServer } from './address';
 import { planServerChange } from './server-changes';
+import { checkTransition } from './status';
 
 /**
  * What an operator's message asks the conductor to run, judged on the
@@ -18,7 +19,13 @@ export function planOperation(state: State, request: OperationRequest): RequestP
   if (request.kind !== 'switchover' && request.kind !== 'failover') return refuse(`unknown operation "${(request as { kind: string }).kind}": switchover or failover`);
   const acceptLoss = 'acceptLoss' in request ? request.acceptLoss : undefined;
   if (acceptLoss !== undefined && (request.kind !== 'failover' || request.updateOnly)) return refuse('--accept-loss goes with a failover that reads the servers');
-  if (request.candidate && !state.servers.some((s) => s.address === request.candidate)) return refuse(notAServer(request.candidate));
+  if (request.candidate) {
+    const named = state.servers.find((s) => s.address === request.candidate);
+    if (!named) return refuse(notAServer(request.candidate));
+    // The operation would refuse it too, but only once it ran (and preempted what was running).
+    const promotion = checkTransition(named.status, 'PRIMARY', 'promote', { named: true });
+    if (!promotion.ok) return refuse(`${request.candidate}: ${promotion.reason}`);
+  }
   if (request.kind === 'failover') {
     // Refused here, not when it runs: it would preempt whatever runs (a switchover that fenced the primary) for nothing.
     if (request.updateOnly && !request.candidate) return refuse('an update-only failover needs --candidate: nothing is read from the servers');
