@@ -97,12 +97,15 @@ async function confirmRefused(args: MonitorArgs, access: Access, failures: numbe
 
 /** Every few rounds: replication lag for the metrics, and any FAULTY server that is writable again. */
 async function slowerChecks(args: MonitorArgs, access: Access): Promise<string | undefined> {
+  // A heartbeat after each probe: several hung servers in a row must not look like a dead worker.
   for (const address of args.replicas) {
     const state = await probeServer({ address, access });
+    heartbeat();
     if (state.reachable && state.replication?.secondsBehind != null) replicationLag(args.cluster, address, state.replication.secondsBehind);
   }
   for (const address of args.faulty) {
     const state = await probeServer({ address, access });
+    heartbeat();
     if (state.reachable && !state.readOnly) return address;
   }
   return undefined;

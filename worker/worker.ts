@@ -30,8 +30,9 @@ export async function createWorker(opts: WorkerOptions): Promise<RunningWorker> 
     // versioning itself is by patched() and replay tests (README: Upgrades), not by routing.
     identity: `gtidflow ${build} ${process.pid}@${os.hostname()}`,
     workerDeploymentOptions: { useWorkerVersioning: false, version: { deploymentName: 'gtidflow', buildId: build } },
-    // A worker that dies holding a workflow's sticky queue delays its next task by this much (default 10 s).
-    stickyQueueScheduleToStartTimeout: '2 seconds',
+    // A worker that dies holding a workflow's sticky queue delays its next task by this much (default 10 s): a
+    // conductor whose watch came back on another worker hears of a dead primary 1 s later.
+    stickyQueueScheduleToStartTimeout: '1 second',
   });
   return { worker, close: () => connection.close() };
 }

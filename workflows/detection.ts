@@ -5,16 +5,19 @@ import type { ClusterState } from './model';
 import { activity, PERSISTENT } from './steps';
 
 /**
- * The watch runs as one long activity that heartbeats every round; a dead
- * worker is noticed after the heartbeat timeout and the watch restarts on
- * another. It retries for ever: a cluster is never left unwatched.
+ * The watch runs as one long activity that heartbeats at least every probe
+ * interval; a dead worker is noticed after two intervals without one (3 s
+ * at least) and the watch restarts on another at once. It retries for
+ * ever: a cluster is never left unwatched.
  */
-const { monitorPrimary } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '1 day',
-  heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
-  summary: 'watch the primary',
-});
+function watchActivity(probeIntervalMs: number) {
+  return proxyActivities<typeof activities>({
+    startToCloseTimeout: '1 day',
+    heartbeatTimeout: `${Math.max(3_000, 2 * probeIntervalMs)} milliseconds`,
+    retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+    summary: 'watch the primary',
+  }).monitorPrimary;
+}
 
 /** Whom the watch looks at: the primary, the replicas that vote on its death, the FAULTY servers that must stay fenced. */
 export function watchTargets(state: ClusterState, primary = state.primary): { primary: string; replicas: string[]; faulty: string[] } {
@@ -33,7 +36,7 @@ export function watchTargets(state: ClusterState, primary = state.primary): { pr
 export async function watchOnce(state: ClusterState, scope: CancellationScope, primary = state.primary): Promise<MonitorEvent | undefined> {
   const { policies } = state.config;
   try {
-    return await scope.run(() => monitorPrimary({
+    return await scope.run(() => watchActivity(policies.probeIntervalMs)({
       cluster: state.config.name,
       ...watchTargets(state, primary),
       access: state.config.access,
