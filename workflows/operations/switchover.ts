@@ -81,13 +81,16 @@ export async function switchover(input: OperationInput<'switchover'>): Promise<O
   await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access, semiSync });
   // The point of no return: from here on the switchover rolls forward (safety rule 9), even when a failover preempts it.
   const after = await pastPointOfNoReturn(async () => {
-    await tellConductorPromoted(candidate);
+    // Since 0.3.0 the signal goes with the routing, not before it: writes need not wait for the conductor to hear.
+    const told = tellConductorPromoted(candidate);
+    if (!routeAtOnce) await told;
     step(`pointing the replicas and ${oldPrimary} at ${candidate}`);
     const followers = [
       ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((address) => ({ address })),
       { address: oldPrimary, demotedPrimary: true },
     ];
     const { servers: whole, notFollowing } = await rollForward(input, candidate, servers, followers, step, routeAtOnce);
+    await told;
     await runHooks(input, 'after-switchover', candidate);
     step(`done: ${candidate} is primary, ${oldPrimary} replicates from it${notFollowing.length ? `; ${notFollowing.join(', ')} FAULTY` : ''}`);
     return whole;
