@@ -89,14 +89,17 @@ export function templateDatadir(): string {
   return template;
 }
 
-/** Starts a server in `dir` (made from the template if new) and waits until it answers. */
-export async function startMariadb(dir: string, port: number, serverId: number): Promise<LocalMariadb> {
+/**
+ * Starts a server in `dir` (made from the template if new) and waits until
+ * it answers; `extraArgs` follow the usual options (a test's TLS files).
+ */
+export async function startMariadb(dir: string, port: number, serverId: number, extraArgs: string[] = []): Promise<LocalMariadb> {
   const datadir = path.join(dir, 'data');
   if (!fs.existsSync(datadir)) {
     fs.mkdirSync(dir, { recursive: true });
     fs.cpSync(templateDatadir(), datadir, { recursive: true });
   }
-  const { pid } = startDetached(SERVER_BINARY, serverOptions(dir, port, serverId), path.join(dir, 'stdout.log'));
+  const { pid } = startDetached(SERVER_BINARY, [...serverOptions(dir, port, serverId), ...extraArgs], path.join(dir, 'stdout.log'));
   const server = { port, serverId, dir, pid, socket: socketPath(port) };
   await waitUntilAnswering(server);
   return server;

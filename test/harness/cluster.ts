@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Access } from '../../activities/db/connection';
+import type { TlsRef } from '../../activities/db/credentials';
 import { accessOf, address, createAccounts, LocalAccounts, localAccounts, startLocalCluster } from '../../client/local/cluster';
 import { LocalMariadb, rootConnection, startMariadb, stopMariadb } from '../../client/local/mariadb';
 import { freePort } from '../../client/local/ports';
@@ -26,22 +27,37 @@ export interface TestCluster {
   addServer(): Promise<number>;
 }
 
+export interface TestClusterOptions {
+  /** More mariadbd options for server i (its TLS files, say), kept when it is restarted. */
+  serverArgs?: (server: number) => string[];
+  /** The TLS the cluster's access asks for. */
+  tls?: TlsRef;
+}
+
 /**
  * A replicating cluster of `size` real MariaDB servers for one test file:
  * server 0 primary, free loopback ports, a temp dir, all stopped and
  * removed when the file ends, whether its tests passed or not.
  */
-export async function startTestCluster(size: number): Promise<TestCluster> {
+export async function startTestCluster(size: number, options: TestClusterOptions = {}): Promise<TestCluster> {
   const dir = tempDir('cluster');
   const accounts = localAccounts(path.join(dir, 'secrets'));
   const servers = await startWithRetry(dir, size, accounts);
+  const { serverArgs } = options;
+  // startLocalCluster starts every server with the usual options: those that need more start again with them.
+  if (serverArgs) {
+    await Promise.all(servers.map(async (s, i) => {
+      await stopMariadb(s.pid);
+      servers[i] = await startMariadb(s.dir, s.port, s.serverId, serverArgs(i));
+    }));
+  }
   servers.forEach((s) => track(s.pid));
   const cluster: TestCluster = {
     dir,
     servers,
     addresses: servers.map(address),
     accounts,
-    access: accessOf(accounts),
+    access: { ...accessOf(accounts), ...(options.tls && { tls: options.tls }) },
     async sql(i, statement, params = []) {
       const conn = await rootConnection(servers[i].port);
       try {
@@ -57,12 +73,12 @@ export async function startTestCluster(size: number): Promise<TestCluster> {
     },
     async start(i) {
       const s = servers[i];
-      servers[i] = await startMariadb(s.dir, s.port, s.serverId);
+      servers[i] = await startMariadb(s.dir, s.port, s.serverId, serverArgs?.(i));
       track(servers[i].pid);
     },
     async addServer() {
       const n = servers.length + 1;
-      const server = await startMariadb(path.join(dir, 'servers', `s${n}`), await freePort(), n);
+      const server = await startMariadb(path.join(dir, 'servers', `s${n}`), await freePort(), n, serverArgs?.(n - 1));
       track(server.pid);
       await createAccounts(server.port, accounts);
       servers.push(server);
