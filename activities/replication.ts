@@ -89,8 +89,9 @@ export async function resetReplication(args: ServerArgs): Promise<ReplicationRes
 }
 
 /**
- * Points the server at `source` with GTID auto-positioning and starts
- * replication. Already replicating from there with both threads up: no change.
+ * Points the server at `source` with GTID auto-positioning (over TLS when
+ * the cluster's access says so) and starts replication. Already replicating
+ * from there that way with both threads up: no change.
  * `demotedPrimary`: the server was a primary, so MariaDB keeps what it
  * wrote as part of its replication position (checkJoinable comes first).
  * A replica is never writable: read_only goes on first, whatever the caller
@@ -98,11 +99,13 @@ export async function resetReplication(args: ServerArgs): Promise<ReplicationRes
  */
 export async function changeSource(args: ServerArgs & { source: string; demotedPrimary?: boolean }): Promise<ReplicationResult> {
   const { host, port } = parseAddress(args.source);
+  const tls = args.access.tls?.replication;
   return withFlavor(args.address, args.access, async (db, flavor) => {
     const writable = !(await flavor.readOnly(db));
     if (writable) await runAll(db, flavor.setReadOnlyStatements(true));
     const before = await flavor.replicationStatus(db);
-    const sameSource = before && before.sourceHost === host && before.sourcePort === port && before.usingGtid;
+    // A replica streaming in clear from the right source is repointed when TLS is asked for.
+    const sameSource = before && before.sourceHost === host && before.sourcePort === port && before.usingGtid && (!tls || before.tls);
     if (sameSource && (before.ioRunning || before.ioConnecting) && before.sqlRunning) {
       return { address: args.address, changed: writable, replication: before };
     }
@@ -111,7 +114,7 @@ export async function changeSource(args: ServerArgs & { source: string; demotedP
       const timeout = flavor.netTimeoutStatement(NET_TIMEOUT_SECONDS);
       await db.query(timeout.sql, timeout.params);
       const { user, password } = resolveCredentials(args.access.replication);
-      const source = { host, port, user, password, heartbeatSeconds: HEARTBEAT_SECONDS, connectRetrySeconds: CONNECT_RETRY_SECONDS };
+      const source = { host, port, user, password, heartbeatSeconds: HEARTBEAT_SECONDS, connectRetrySeconds: CONNECT_RETRY_SECONDS, tls };
       for (const statement of flavor.changeSourceStatements(source, args.demotedPrimary ?? false)) {
         await db.query(statement.sql, statement.params, { secrets: [password] });
       }

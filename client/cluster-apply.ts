@@ -8,7 +8,7 @@ import { clusterWorkflowId, healthScheduleId, healthTickWorkflowId, TASK_QUEUE }
 import { inspectCluster } from './inspect';
 import { memoIn, readMemo } from './memo';
 import { sleep } from './local/ports';
-import type { ClusterSpec } from './spec';
+import { type ClusterSpec, specAccess } from './spec';
 
 /** The cluster's health rounds: a Temporal Schedule that nudges its conductor (made once, kept). */
 async function ensureHealthSchedule(client: Client, cluster: string, everySeconds: number): Promise<void> {
@@ -37,7 +37,7 @@ export function initialState(spec: ClusterSpec, at: string, primaries: string[] 
   return {
     config: {
       name: spec.name,
-      access: spec.credentials,
+      access: specAccess(spec),
       router: spec.router?.haproxy ?? null,
       hooks: spec.hooks ?? { beforeFailover: [], afterFailover: [], afterSwitchover: [] },
       policies: { ...DEFAULT_POLICIES, ...spec.policies },

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
+import type { Access } from '../activities/db/connection';
 import { parseAddress } from '../workflows/logic/address';
 
 /** A cluster as the operator writes it (`gtidflow cluster apply -f`): references to secrets, never secrets. */
@@ -11,6 +13,21 @@ const credentialsRef = z.object({
 }).strict().refine((r) => Boolean(r.passwordFile) !== Boolean(r.passwordEnv), {
   message: 'give exactly one of passwordFile or passwordEnv (the password itself never goes in a spec)',
 });
+
+/** A PEM file by its path: the certificate or key itself never goes in a spec. */
+const pemFile = z.string().min(1)
+  .refine((file) => !file.includes('-----BEGIN') && !file.includes('\n'), { message: 'must be the path of a PEM file, not its contents (certificates and keys never go in a spec)', abort: true })
+  .refine((file) => path.isAbsolute(file), { message: 'must be an absolute path' });
+
+const tlsFileFields = { caFile: pemFile, certFile: pemFile.optional(), keyFile: pemFile.optional() };
+const certWithKey = [(t: { certFile?: string; keyFile?: string }) => Boolean(t.certFile) === Boolean(t.keyFile),
+  { message: 'give certFile and keyFile together, or neither' }] as const;
+
+/** Files the worker reads; `replication`'s are paths on the database hosts, which may differ. */
+const tls = z.object({
+  ...tlsFileFields,
+  replication: z.object(tlsFileFields).strict().refine(...certWithKey).optional(),
+}).strict().refine(...certWithKey);
 
 const address = z.string().refine((a) => {
   try { parseAddress(a); return true; } catch { return false; }
@@ -26,6 +43,7 @@ export const clusterSpecSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - and _ (at most 63, starting with a letter or digit)'),
   servers: z.array(server).min(1),
   credentials: z.object({ admin: credentialsRef, replication: credentialsRef }).strict(),
+  tls: tls.optional(),
   hooks: z.object({
     beforeFailover: z.array(z.string().min(1)).default([]),
     afterFailover: z.array(z.string().min(1)).default([]),
@@ -62,6 +80,11 @@ export const clusterSpecSchema = z.object({
 });
 
 export type ClusterSpec = z.infer<typeof clusterSpecSchema>;
+
+/** How workers reach the cluster's servers: the spec's credentials and TLS, references only. */
+export function specAccess(spec: ClusterSpec): Access {
+  return spec.tls ? { ...spec.credentials, tls: spec.tls } : spec.credentials;
+}
 
 type Path = readonly PropertyKey[];
 type Issue = z.core.$ZodIssue;

@@ -1,5 +1,7 @@
+import * as net from 'node:net';
 import * as mysql from 'mysql2/promise';
-import { CredentialsRef, resolveCredentials } from './credentials';
+import { parseAddress, type HostPort } from '../../workflows/logic/address';
+import { CredentialsRef, resolveCredentials, resolveTls, TlsRef } from './credentials';
 import { connectTarget } from './connect-via';
 import { classifyServerError } from './errors';
 
@@ -8,7 +10,8 @@ export interface Access {
   admin: CredentialsRef;
   /** The account replicas use to connect to their source. */
   replication: CredentialsRef;
-  tls?: { ca?: string; rejectUnauthorized?: boolean };
+  /** Set: every connection uses TLS and checks the server's certificate and name. */
+  tls?: TlsRef;
   connectTimeoutMs?: number;
 }
 
@@ -51,12 +54,20 @@ export class Db {
 
 export async function connect(address: string, access: Pick<Access, 'admin' | 'tls' | 'connectTimeoutMs'>): Promise<Db> {
   try {
-    const { host, port } = connectTarget(address);
+    const target = connectTarget(address);
     const { user, password } = resolveCredentials(access.admin);
+    // The certificate must name the server as recorded, whatever path the worker takes to it.
+    const recorded = parseAddress(address).host;
+    const tls = access.tls && {
+      host: recorded,
+      stream: tlsTransport(target, recorded),
+      // mysql2 checks the name in the certificate only when asked.
+      ssl: { ...resolveTls(access.tls), rejectUnauthorized: true, verifyIdentity: true },
+    };
     const conn = await mysql.createConnection({
-      host, port, user, password,
+      host: target.host, port: target.port, user, password,
+      ...tls,
       connectTimeout: access.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      ssl: access.tls ? { ca: access.tls.ca, rejectUnauthorized: access.tls.rejectUnauthorized ?? true } : undefined,
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: true,
@@ -67,6 +78,18 @@ export async function connect(address: string, access: Pick<Access, 'admin' | 't
   } catch (err) {
     throw classifyServerError(err, address);
   }
+}
+
+/**
+ * The TCP connection under a TLS session, to `target`, for a certificate
+ * that must name `certifiedHost`. mysql2 hands a host name to TLS as the
+ * server name, but an IP address not at all: Node then checks the
+ * certificate against the socket's _host (net sets it only for a name it
+ * looked up), else against "localhost". Setting it makes an IP SAN count;
+ * were Node to stop reading it, connections would be refused, not let through.
+ */
+function tlsTransport(target: HostPort, certifiedHost: string): () => net.Socket {
+  return () => Object.assign(net.connect(target.port, target.host).setNoDelay(true), { _host: certifiedHost });
 }
 
 /** Opens, runs, and always closes: activities hold no connection between calls. */

@@ -36,3 +36,40 @@ export function resolveCredentials(ref: CredentialsRef): Credentials {
 export class CredentialsError extends Error {
   override name = 'CredentialsError';
 }
+
+/**
+ * Where TLS files are, never their contents (certificates and keys stay
+ * out of workflow histories like passwords do): PEM files.
+ */
+export interface TlsFiles {
+  /** The CA that signed the servers' certificates. */
+  caFile: string;
+  /** A client certificate and its key, for accounts that REQUIRE X509. */
+  certFile?: string;
+  keyFile?: string;
+}
+
+/**
+ * TLS for every connection gtidflow makes: its files are read by the
+ * worker. `replication`, when set, makes replicas connect to their source
+ * with TLS too; its files are paths on the database hosts.
+ */
+export interface TlsRef extends TlsFiles {
+  replication?: TlsFiles;
+}
+
+/** The PEM contents mysql2's `ssl` takes, read now: files may be rotated between connections. */
+export function resolveTls(ref: TlsFiles): { ca: string; cert?: string; key?: string } {
+  const read = (file: string, what: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new CredentialsError(`cannot read the TLS ${what} file: ${(err as NodeJS.ErrnoException).code ?? 'error'} ${file}`);
+    }
+  };
+  return {
+    ca: read(ref.caFile, 'CA'),
+    ...(ref.certFile && { cert: read(ref.certFile, 'certificate') }),
+    ...(ref.keyFile && { key: read(ref.keyFile, 'key') }),
+  };
+}

@@ -1,6 +1,7 @@
 import type { Flavor as FlavorName } from '../../workflows/logic/gtid';
 import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db } from './connection';
+import type { TlsFiles } from './credentials';
 
 /** The replica side of a server, parsed by column name from the flavor's status rows. */
 export interface ReplicationStatus {
@@ -18,6 +19,8 @@ export interface ReplicationStatus {
   /** GTIDs received from the source (may be ahead of what is applied). */
   received: string;
   usingGtid: boolean;
+  /** The IO thread is set to connect with TLS (Master_SSL_Allowed: Yes). */
+  tls?: boolean;
 }
 
 export interface SemiSyncStatus {
@@ -43,6 +46,8 @@ export interface SourceSpec {
   password: string;
   heartbeatSeconds: number;
   connectRetrySeconds: number;
+  /** Replicate over TLS, checking the source's certificate and name; paths on the replica's host. */
+  tls?: TlsFiles;
 }
 
 /** A client program and its family's options; provision adds where to connect and the credentials file. */
@@ -94,4 +99,19 @@ export interface Flavor {
   loadCommand(): ClientCommand;
   /** MySQL's CLONE INSTANCE; flavors without one leave it out. */
   cloneStatement?(host: string, port: number, admin: { user: string; password: string }): { sql: string; params: unknown[] };
+}
+
+/**
+ * The TLS options of CHANGE MASTER (`MASTER`) / CHANGE REPLICATION SOURCE
+ * (`SOURCE`), each file a parameter; none without TLS, so a server keeps
+ * what its operator set.
+ */
+export function sourceTlsOptions(prefix: 'MASTER' | 'SOURCE', tls: TlsFiles | undefined): { sql: string; params: string[] } {
+  if (!tls) return { sql: '', params: [] };
+  const options: [string, string | undefined][] = [['CA', tls.caFile], ['CERT', tls.certFile], ['KEY', tls.keyFile]];
+  const files = options.filter((entry): entry is [string, string] => Boolean(entry[1]));
+  return {
+    sql: `, ${prefix}_SSL = 1${files.map(([option]) => `, ${prefix}_SSL_${option} = ?`).join('')}, ${prefix}_SSL_VERIFY_SERVER_CERT = 1`,
+    params: files.map(([, file]) => file),
+  };
 }

@@ -1,7 +1,7 @@
 import { gtidUnion } from '../../workflows/logic/gtid';
 import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db } from './connection';
-import type { Flavor, ReplicationStatus, SemiSyncRole, SemiSyncStatus, SourceSpec } from './flavor';
+import { sourceTlsOptions, type Flavor, type ReplicationStatus, type SemiSyncRole, type SemiSyncStatus, type SourceSpec } from './flavor';
 import { num, nullableNum, text, variables, yes } from './rows';
 import type { Row } from './connection';
 
@@ -51,12 +51,13 @@ export const mariadb: Flavor = {
   },
 
   changeSourceStatements(source: SourceSpec, demotedPrimary: boolean) {
+    const tls = sourceTlsOptions('MASTER', source.tls);
     return [{
       sql: 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, ' +
-        'MASTER_USE_GTID = slave_pos, MASTER_HEARTBEAT_PERIOD = ?, MASTER_CONNECT_RETRY = ?' +
+        'MASTER_USE_GTID = slave_pos, MASTER_HEARTBEAT_PERIOD = ?, MASTER_CONNECT_RETRY = ?' + tls.sql +
         // The demoted form folds what this server wrote as a primary into gtid_slave_pos (10.10+).
         (demotedPrimary ? ', MASTER_DEMOTE_TO_SLAVE = 1' : ''),
-      params: [source.host, source.port, source.user, source.password, source.heartbeatSeconds, source.connectRetrySeconds],
+      params: [source.host, source.port, source.user, source.password, source.heartbeatSeconds, source.connectRetrySeconds, ...tls.params],
     }];
   },
 
@@ -123,6 +124,7 @@ export function parseMariadbReplicaRow(row: Row): ReplicationStatus {
     secondsBehind: nullableNum(row, 'Seconds_Behind_Master'),
     received: text(row, 'Gtid_IO_Pos'),
     usingGtid: text(row, 'Using_Gtid') !== 'No' && text(row, 'Using_Gtid') !== '',
+    tls: yes(text(row, 'Master_SSL_Allowed')),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db, Row } from './connection';
-import type { Flavor, ReplicationStatus, SemiSyncRole, SemiSyncStatus, SourceSpec } from './flavor';
+import { sourceTlsOptions, type Flavor, type ReplicationStatus, type SemiSyncRole, type SemiSyncStatus, type SourceSpec } from './flavor';
 import { num, nullableNum, text, variables, yes } from './rows';
 
 /**
@@ -54,10 +54,11 @@ export const mysqlFlavor: Flavor = {
   },
 
   changeSourceStatements(source: SourceSpec) {
+    const tls = sourceTlsOptions('SOURCE', source.tls);
     return [{
       sql: 'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, ' +
-        'SOURCE_AUTO_POSITION = 1, SOURCE_HEARTBEAT_PERIOD = ?, SOURCE_CONNECT_RETRY = ?, GET_SOURCE_PUBLIC_KEY = 1',
-      params: [source.host, source.port, source.user, source.password, source.heartbeatSeconds, source.connectRetrySeconds],
+        'SOURCE_AUTO_POSITION = 1, SOURCE_HEARTBEAT_PERIOD = ?, SOURCE_CONNECT_RETRY = ?, GET_SOURCE_PUBLIC_KEY = 1' + tls.sql,
+      params: [source.host, source.port, source.user, source.password, source.heartbeatSeconds, source.connectRetrySeconds, ...tls.params],
     }];
   },
 
@@ -140,6 +141,7 @@ export function parseMysqlReplicaRow(row: Row): ReplicationStatus {
     secondsBehind: nullableNum(row, 'Seconds_Behind_Source', 'Seconds_Behind_Master'),
     received: text(row, 'Retrieved_Gtid_Set').replace(/\s+/g, ''),
     usingGtid: num(row, 'Auto_Position') === 1,
+    tls: yes(text(row, 'Source_SSL_Allowed', 'Master_SSL_Allowed')),
   };
 }
 

@@ -70,6 +70,7 @@ const HEALTHY: ReplicationStatus = {
   secondsBehind: 3,
   received: `${OLD}:88-90,${DB1}:1-1250`,
   usingGtid: true,
+  tls: false,
 };
 
 describe('recorded MySQL rows use the column names each statement prints', () => {
@@ -119,7 +120,7 @@ describe('parseMysqlReplicaRow: thread states, errors, lag, GTIDs', () => {
       sourceHost: 'db1.prod.internal', sourcePort: 3306, ioRunning: false, ioConnecting: true, sqlRunning: true,
       ioErrno: 2003,
       ioError: "Error connecting to source 'repl@db1.prod.internal:3306'. This was attempt 3/10, with a delay of 10 seconds between attempts. Message: Can't connect to MySQL server on 'db1.prod.internal:3306' (111)",
-      sqlErrno: 0, sqlError: '', secondsBehind: null, received: `${OLD}:88-90,${DB1}:1-1252`, usingGtid: true,
+      sqlErrno: 0, sqlError: '', secondsBehind: null, received: `${OLD}:88-90,${DB1}:1-1252`, usingGtid: true, tls: false,
     }],
     ['io-purged/8.0.36', {
       sourceHost: 'db2.prod.internal', sourcePort: 3306, ioRunning: false, ioConnecting: false, sqlRunning: true,
@@ -127,29 +128,29 @@ describe('parseMysqlReplicaRow: thread states, errors, lag, GTIDs', () => {
       // The message is carried verbatim, newline inside the GTID set included.
       ioError: "Got fatal error 1236 from source when reading data from binary log: 'Cannot replicate because the source purged required binary logs. Replicate the missing transactions from elsewhere, or provision a new replica from backup. Consider increasing the source's binary log expiration period. The GTID set sent by the replica is '" +
         `${OLD}:1-90,\n${DB1}:1-812', and the missing transactions are '${DB1}:813-1250''`,
-      sqlErrno: 0, sqlError: '', secondsBehind: null, received: '', usingGtid: true,
+      sqlErrno: 0, sqlError: '', secondsBehind: null, received: '', usingGtid: true, tls: false,
     }],
     ['sql-error/8.4.3', {
       sourceHost: 'db1.prod.internal', sourcePort: 3306, ioRunning: true, ioConnecting: false, sqlRunning: false,
       ioErrno: 0, ioError: '', sqlErrno: 1062,
       sqlError: `Coordinator stopped because there were error(s) in the worker(s). The most recent failure being: Worker 1 failed executing transaction '${DB1}:1248' at source log binlog.000012, end_log_pos 48209411. See error log and/or performance_schema.replication_applier_status_by_worker table for more details about this failure or others, if any.`,
-      secondsBehind: null, received: `${OLD}:88-90,${DB1}:1-1250`, usingGtid: true,
+      secondsBehind: null, received: `${OLD}:88-90,${DB1}:1-1250`, usingGtid: true, tls: false,
     }],
     ['io-errant/8.0.21-old-names', {
       sourceHost: 'db2.prod.internal', sourcePort: 3306, ioRunning: false, ioConnecting: false, sqlRunning: true,
       ioErrno: 13114,
       ioError: "Got fatal error 1236 from master when reading data from binary log: 'Slave has more GTIDs than the master has, using the master's SERVER_UUID. This may indicate that the end of the binary log was truncated or that the last binary log file was lost, e.g., after a power or disk failure when sync_binlog != 1. The master may or may not have rolled back transactions that were already replicated to the slave. Suggest to replicate any transactions that master has rolled back from master to slave.'",
-      sqlErrno: 0, sqlError: '', secondsBehind: null, received: '', usingGtid: true,
+      sqlErrno: 0, sqlError: '', secondsBehind: null, received: '', usingGtid: true, tls: false,
     }],
     ['stopped/8.4.3', {
       sourceHost: 'db1.prod.internal', sourcePort: 3306, ioRunning: false, ioConnecting: false, sqlRunning: false,
       ioErrno: 0, ioError: '', sqlErrno: 0, sqlError: '', secondsBehind: null,
-      received: `${OLD}:88-90,${DB1}:1-1250`, usingGtid: true,
+      received: `${OLD}:88-90,${DB1}:1-1250`, usingGtid: true, tls: false,
     }],
     ['file-position/8.0.36', {
       sourceHost: 'db1.prod.internal', sourcePort: 3306, ioRunning: true, ioConnecting: false, sqlRunning: true,
       ioErrno: 0, ioError: '', sqlErrno: 0, sqlError: '', secondsBehind: 0,
-      received: `${DB1}:1201-1250`, usingGtid: false,
+      received: `${DB1}:1201-1250`, usingGtid: false, tls: false,
     }],
   ];
   for (const [name, expected] of cases) {
@@ -198,6 +199,16 @@ describe('parseMysqlReplicaRow: thread states, errors, lag, GTIDs', () => {
     const filePos = recorded('file-position/8.0.36');
     assert.notEqual(filePos.Retrieved_Gtid_Set, '');
     assert.equal(parseMysqlReplicaRow(filePos).usingGtid, false);
+  });
+
+  it('tls comes from Source_SSL_Allowed (Master_SSL_Allowed before 8.0.22): Yes only, not Ignored', () => {
+    const row = recorded('healthy/8.4.3');
+    assert.equal(row.Source_SSL_Allowed, 'No');
+    assert.equal(parseMysqlReplicaRow(row).tls, false);
+    assert.equal(parseMysqlReplicaRow({ ...row, Source_SSL_Allowed: 'Yes' }).tls, true);
+    assert.equal(parseMysqlReplicaRow({ ...row, Source_SSL_Allowed: 'Ignored' }).tls, false, 'asked for, but the replica has no TLS');
+    const old = recorded('healthy/8.0.21-old-names');
+    assert.equal(parseMysqlReplicaRow({ ...old, Master_SSL_Allowed: 'Yes' }).tls, true);
   });
 });
 
@@ -271,6 +282,7 @@ describe('MariaDB 10.11 row (recorded on this machine), as a contrast', () => {
     secondsBehind: null,
     received: '0-1-1041',
     usingGtid: true,
+    tls: false,
   };
 
   it('parseMariadbReplicaRow reads Slave_IO_Running, Master_Host, Gtid_IO_Pos, Using_Gtid', () => {
@@ -465,6 +477,37 @@ describe('mysqlFlavor statements', () => {
       assert.ok(rendered.includes(`SOURCE_PASSWORD = 'r3pl\\'p@ss\\"w?rd;--'`), rendered);
     });
   }
+
+  it('changeSourceStatements with TLS: SOURCE_SSL = 1, the files as params (paths on the replica\'s host), the source\'s certificate checked', () => {
+    const tls = { caFile: '/etc/mysql/tls/ca.pem', certFile: '/etc/mysql/tls/repl.pem', keyFile: '/etc/mysql/tls/repl.key' };
+    for (const demoted of [false, true]) {
+      const [{ sql, params }, ...more] = mysqlFlavor.changeSourceStatements({ ...SOURCE, tls }, demoted);
+      assert.equal(more.length, 0);
+      assert.doesNotMatch(sql, /MASTER/);
+      assert.ok(!sql.includes('/etc/mysql'), 'paths travel as params');
+      const options = [...sql.matchAll(/(\w+) = \?/g)].map((m) => m[1]);
+      assert.deepEqual(Object.fromEntries(options.map((option, i) => [option, params[i]])), {
+        SOURCE_HOST: 'db2.prod.internal', SOURCE_PORT: 3306, SOURCE_USER: 'repl', SOURCE_PASSWORD: PASSWORD,
+        SOURCE_HEARTBEAT_PERIOD: 2, SOURCE_CONNECT_RETRY: 10,
+        SOURCE_SSL_CA: '/etc/mysql/tls/ca.pem', SOURCE_SSL_CERT: '/etc/mysql/tls/repl.pem', SOURCE_SSL_KEY: '/etc/mysql/tls/repl.key',
+      });
+      const rendered = mysqlFormat(sql, params);
+      assert.ok(rendered.endsWith(", GET_SOURCE_PUBLIC_KEY = 1, SOURCE_SSL = 1, SOURCE_SSL_CA = '/etc/mysql/tls/ca.pem', " +
+        "SOURCE_SSL_CERT = '/etc/mysql/tls/repl.pem', SOURCE_SSL_KEY = '/etc/mysql/tls/repl.key', SOURCE_SSL_VERIFY_SERVER_CERT = 1"), rendered);
+    }
+    // A CA alone: no certificate options.
+    const [caOnly] = mysqlFlavor.changeSourceStatements({ ...SOURCE, tls: { caFile: '/etc/mysql/tls/ca.pem' } }, false);
+    assert.ok(mysqlFormat(caOnly.sql, caOnly.params).endsWith(", SOURCE_SSL = 1, SOURCE_SSL_CA = '/etc/mysql/tls/ca.pem', SOURCE_SSL_VERIFY_SERVER_CERT = 1"));
+    // Without TLS the statement names no SSL option: the replica keeps what its operator set.
+    assert.doesNotMatch(mysqlFlavor.changeSourceStatements(SOURCE, false)[0].sql, /SSL/);
+  });
+
+  it('MariaDB says the same with MASTER_SSL options, before MASTER_DEMOTE_TO_SLAVE', () => {
+    const [{ sql, params }] = mariadb.changeSourceStatements({ ...SOURCE, tls: { caFile: '/etc/mysql/ca.pem' } }, true);
+    assert.ok(mysqlFormat(sql, params).endsWith(", MASTER_CONNECT_RETRY = 10, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/mysql/ca.pem', " +
+      'MASTER_SSL_VERIFY_SERVER_CERT = 1, MASTER_DEMOTE_TO_SLAVE = 1'), mysqlFormat(sql, params));
+    assert.doesNotMatch(mariadb.changeSourceStatements(SOURCE, false)[0].sql, /SSL/);
+  });
 
   it('netTimeoutStatement sets replica_net_timeout', () => {
     assert.deepEqual(mysqlFlavor.netTimeoutStatement(2), { sql: 'SET GLOBAL replica_net_timeout = ?', params: [2] });

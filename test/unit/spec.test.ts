@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatPath, parseClusterSpec } from '../../client/spec';
+import { formatPath, parseClusterSpec, specAccess } from '../../client/spec';
 
 /** A valid spec, one field a line, so that each case can break one line of it. */
 const VALID = [
@@ -68,7 +68,7 @@ describe('parseClusterSpec', () => {
   it('names every problem, in the order of the file, on one line', () => {
     const text = withLine(5, '    status: MASTER').replace('penalty: 0', 'penalty: -2').replace('name: shop', 'name: shop\nzone: eu');
     const message = errorOf(text);
-    assert.equal(message, 'spec.yaml line 2: zone: unknown field: expected name, servers, credentials, hooks, policies or router; ' +
+    assert.equal(message, 'spec.yaml line 2: zone: unknown field: expected name, servers, credentials, tls, hooks, policies or router; ' +
       'line 6: servers[1].status: must be PRIMARY, SECONDARY, SPARE or FAULTY, not "MASTER"; line 7: servers[1].penalty: must be ≥ 0, not -2');
     assert.doesNotMatch(message, /\n/);
   });
@@ -82,6 +82,46 @@ describe('parseClusterSpec', () => {
   it('a file that is not a mapping, or empty', () => {
     assert.equal(errorOf(''), 'spec.yaml line 1: the spec must be a mapping with name, servers and credentials');
     assert.equal(errorOf('- a\n- b\n'), 'spec.yaml line 1: the spec must be a mapping with name, servers and credentials');
+  });
+
+  describe('tls: files by path, never their contents', () => {
+    /** The valid spec with a tls section from line 12 on. */
+    const withTls = (...lines: string[]) => [VALID, 'tls:', ...lines].join('\n');
+    const TLS = [
+      '  caFile: /etc/gtidflow/ca.pem', //                     13
+      '  certFile: /etc/gtidflow/client.pem', //               14
+      '  keyFile: /etc/gtidflow/client.key', //                15
+      '  replication: { caFile: /etc/mysql/ca.pem }', //       16
+    ];
+
+    it('accepts the worker\'s files and the database hosts\' CA; the access carries them, the credentials stay as they were', () => {
+      const spec = parseClusterSpec(withTls(...TLS), 'spec.yaml');
+      const tls = {
+        caFile: '/etc/gtidflow/ca.pem', certFile: '/etc/gtidflow/client.pem', keyFile: '/etc/gtidflow/client.key',
+        replication: { caFile: '/etc/mysql/ca.pem' },
+      };
+      assert.deepEqual(spec.tls, tls);
+      assert.deepEqual(specAccess(spec), { ...spec.credentials, tls });
+      assert.deepEqual(specAccess(parseClusterSpec(VALID, 'spec.yaml')), parseClusterSpec(VALID, 'spec.yaml').credentials);
+      assert.deepEqual(parseClusterSpec(withTls(TLS[0]), 'spec.yaml').tls, { caFile: '/etc/gtidflow/ca.pem' });
+    });
+
+    it('refuses a PEM written inline, without echoing it', () => {
+      const message = errorOf(withTls(TLS[0], '  certFile: /etc/gtidflow/client.pem', '  keyFile: |',
+        '    -----BEGIN PRIVATE KEY-----', '    MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg', '    -----END PRIVATE KEY-----'));
+      assert.equal(message, 'spec.yaml line 15: tls.keyFile: must be the path of a PEM file, not its contents (certificates and keys never go in a spec)');
+      assert.equal(errorOf(withTls('  caFile: "-----BEGIN CERTIFICATE----- MIIB"')),
+        'spec.yaml line 13: tls.caFile: must be the path of a PEM file, not its contents (certificates and keys never go in a spec)');
+    });
+
+    const cases: [string, string[], string][] = [
+      ['a relative path', ['  caFile: ca.pem'], 'spec.yaml line 13: tls.caFile: must be an absolute path'],
+      ['a certificate without its key', TLS.slice(0, 2), 'spec.yaml line 12: tls: give certFile and keyFile together, or neither'],
+      ['the replication CA missing', [TLS[0], '  replication: { certFile: /c.pem, keyFile: /k.pem }'], 'spec.yaml line 14: tls.replication.caFile: missing'],
+      ['a misspelt field', ['  ca: /etc/gtidflow/ca.pem'],
+        'spec.yaml line 12: tls.caFile: missing; line 13: tls.ca: unknown field: expected caFile, certFile, keyFile or replication'],
+    ];
+    for (const [name, lines, expected] of cases) it(name, () => assert.equal(errorOf(withTls(...lines)), expected));
   });
 
   it('formatPath writes list indexes in brackets', () => {
