@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { InspectResult } from '../workflows/operations/inspect';
 import { CLUSTER, OPERATION } from '../workflows/search-attributes';
 import { inspectWorkflowId, TASK_QUEUE } from '../workflows/api';
-import type { ClusterSpec } from './spec';
+import { type ClusterSpec, specAccess } from './spec';
 
 /** Runs the inspect workflow on every server of the cluster and waits for its answer. */
 export async function inspectCluster(client: Client, spec: ClusterSpec): Promise<InspectResult> {
@@ -10,7 +10,7 @@ export async function inspectCluster(client: Client, spec: ClusterSpec): Promise
   const handle = await client.workflow.start('inspect', {
     taskQueue: TASK_QUEUE,
     workflowId: inspectWorkflowId(spec.name, stamp),
-    args: [{ cluster: spec.name, servers: spec.servers.map((s) => s.address), access: spec.credentials }],
+    args: [{ cluster: spec.name, servers: spec.servers.map((s) => s.address), access: specAccess(spec) }],
     typedSearchAttributes: [{ key: CLUSTER, value: spec.name }, { key: OPERATION, value: 'inspect' }],
     staticSummary: `inspect cluster ${spec.name}: ${spec.servers.length} servers`,
     workflowExecutionTimeout: '2 minutes',
