@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { rootConnection } from '../../client/local/mariadb';
-import { sleep } from '../../client/local/ports';
+import { holdCandidateApplier } from '../harness/hold';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
 import type { SandboxProcess } from '../../client/sandbox/status';
 import { CLEAR_SCREEN, type WatchFrame } from '../../client/status';
@@ -20,25 +19,10 @@ before(async () => {
 /** The frames printed so far (each starts by clearing the screen), the last one possibly still being written. */
 const framesOf = (stdout: string) => stdout.split(CLEAR_SCREEN).slice(1);
 
-async function root<T>(port: number, work: (conn: Awaited<ReturnType<typeof rootConnection>>) => Promise<T>): Promise<T> {
-  const conn = await rootConnection(port);
-  try {
-    return await work(conn);
-  } finally {
-    await conn.end();
-  }
-}
 
 test('--watch redraws the cluster every second; a held switchover shows its current step, then the new primary', async () => {
   const [oldPrimary, candidate] = endpoints.clusters[0].servers.map((s) => s.port);
-  await root(oldPrimary, (c) => c.query('CREATE TABLE IF NOT EXISTS app.locks (k INT PRIMARY KEY, v INT NOT NULL); REPLACE INTO app.locks VALUES (1, 0)'));
-  for (let i = 0; i < 50 && !(await root(candidate, async (c) => ((await c.query('SELECT * FROM app.locks'))[0] as unknown[]).length)); i++) await sleep(100);
-  // A row lock on the candidate holds the switchover at "waiting for it to apply" (as the workflow tests do).
-  const lock = await rootConnection(candidate);
-  lock.on('error', () => undefined);
-  await lock.query('START TRANSACTION');
-  await lock.query('SELECT * FROM app.locks WHERE k = 1 FOR UPDATE');
-  await root(oldPrimary, (c) => c.query('UPDATE app.locks SET v = v + 1 WHERE k = 1'));
+  const hold = await holdCandidateApplier(oldPrimary, candidate);
   const promote = startGtidflow(['promote', 'sandbox', '--candidate', `127.0.0.1:${candidate}`], env);
   const watch = startGtidflow(['status', 'sandbox', '--watch'], env);
   try {
@@ -57,8 +41,7 @@ test('--watch redraws the cluster every second; a held switchover shows its curr
     // Redrawn, not appended: each frame has its own time.
     assert.notEqual(frames[0].split('\n')[0], frames[2].split('\n')[0]);
   } finally {
-    await lock.query('ROLLBACK');
-    await lock.end();
+    await hold.release();
   }
   assert.equal((await promote.done).code, 0);
   const after = await watch.until('a refresh showing the new primary', (o) => /view 2, primary 127\.0\.0\.1:\d+, idle/.test(framesOf(o).slice(-2).join('')));

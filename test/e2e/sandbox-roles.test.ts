@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { rootConnection } from '../../client/local/mariadb';
+import { asRoot, holdCandidateApplier } from '../harness/hold';
 import { sleep } from '../../client/local/ports';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
 import type { SandboxProcess } from '../../client/sandbox/status';
@@ -18,20 +18,12 @@ const sandbox = testSandbox('sandbox-roles');
 const { env, up } = sandbox;
 let endpoints: SandboxEndpoints;
 
-async function root<T>(port: number, work: (conn: Awaited<ReturnType<typeof rootConnection>>) => Promise<T>): Promise<T> {
-  const conn = await rootConnection(port);
-  try {
-    return await work(conn);
-  } finally {
-    await conn.end();
-  }
-}
 
 /** Whether the server takes writes; asked again when the switchover's fence ends the asking session itself. */
 async function writable(port: number): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await root(port, async (c) => Number(((await c.query('SELECT @@read_only AS ro'))[0] as { ro: number }[])[0].ro) === 0);
+      return await asRoot(port, async (c) => Number(((await c.query('SELECT @@read_only AS ro'))[0] as { ro: number }[])[0].ro) === 0);
     } catch (err) {
       if (attempt === 5) throw err;
     }
@@ -50,20 +42,13 @@ test('a fresh sandbox is bootstrapped by the conductor: one writable server, the
   const open = [];
   for (const port of ports) if (await writable(port)) open.push(`127.0.0.1:${port}`);
   assert.deepEqual(open, [status.primary]);
-  const view = await root(ports[1], async (c) => (await c.query("SELECT view_id FROM gtidflow.view WHERE cluster = 'sandbox'"))[0]);
+  const view = await asRoot(ports[1], async (c) => (await c.query("SELECT view_id FROM gtidflow.view WHERE cluster = 'sandbox'"))[0]);
   assert.deepEqual(view, [{ view_id: 1 }]);
 });
 
 test('up while a switchover is in flight and its worker is dead never makes the fenced primary writable', async () => {
   const [oldPrimary, , candidate] = endpoints.clusters[0].servers.map((s) => s.port);
-  await root(oldPrimary, (c) => c.query('CREATE TABLE IF NOT EXISTS app.locks (k INT PRIMARY KEY, v INT NOT NULL); REPLACE INTO app.locks VALUES (1, 0)'));
-  for (let i = 0; i < 50 && !(await root(candidate, async (c) => ((await c.query('SELECT * FROM app.locks'))[0] as unknown[]).length)); i++) await sleep(100);
-  // A row lock on the candidate holds the switchover at "waiting for it to apply", the old primary fenced.
-  const lock = await rootConnection(candidate);
-  lock.on('error', () => undefined);
-  await lock.query('START TRANSACTION');
-  await lock.query('SELECT * FROM app.locks WHERE k = 1 FOR UPDATE');
-  await root(oldPrimary, (c) => c.query('UPDATE app.locks SET v = v + 1 WHERE k = 1'));
+  const hold = await holdCandidateApplier(oldPrimary, candidate);
   const cli = path.join(__dirname, '..', '..', 'client', 'gtidflow.js');
   const promote = spawn(process.execPath, [cli, 'promote', 'sandbox', '--candidate', `127.0.0.1:${candidate}`], { env: { ...process.env, ...env }, stdio: 'ignore' });
   const promoted = new Promise<number>((resolve) => promote.on('close', (code) => resolve(code ?? -1)));
@@ -78,8 +63,7 @@ test('up while a switchover is in flight and its worker is dead never makes the 
     assert.equal(await writable(oldPrimary), false, 'sandbox up made the fenced old primary writable');
     await sleep(100);
   }
-  await lock.query('ROLLBACK');
-  await lock.end();
+  await hold.release();
   const result = await again;
   assert.equal(result.code, 0, result.stderr);
   assert.equal(await promoted, 0);
