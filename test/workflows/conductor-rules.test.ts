@@ -10,7 +10,7 @@ import { readMemo } from '../../client/memo';
 import type { ClusterSpec } from '../../client/spec';
 import { acknowledge, addServer, changeServer, clusterWorkflowId, healthRound, removeServer, requestOperation, stateQuery } from '../../workflows/api';
 import type { cluster } from '../../workflows/cluster';
-import type { ClusterState } from '../../workflows/model';
+import type { ClusterState, OperationKind } from '../../workflows/model';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/search-attributes';
 import { MemoryCluster, memoryActivities } from '../harness/memory-cluster';
 
@@ -84,6 +84,17 @@ async function register(name: string, strangers: string[] = []): Promise<string[
 
 const state = () => conductor.query(stateQuery);
 
+/** The primary dies while `op` runs: a failover preempts it (held at its promotion), and `op` is recorded cancelled. */
+async function primaryDiesDuring(primary: string, op: { id: number; kind: OperationKind }) {
+  const promotion = memory.hold('promote');
+  memory.kill(primary);
+  await promotion.reached;
+  const preempted = await state();
+  assert.equal(preempted.operation?.kind, 'failover');
+  assert.deepEqual(preempted.lastOperation, { ...preempted.lastOperation, ...op, outcome: 'failed', message: CANCELLED });
+  return { promotion, preempted };
+}
+
 async function until(what: string, ready: (s: ClusterState) => boolean, timeoutMs = 20_000): Promise<ClusterState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -156,12 +167,7 @@ test('the primary dies while a server is being added: the addition is cancelled 
   const added = await conductor.executeUpdate(addServer, { args: [{ address: newcomer, provision: 'none', status: 'SECONDARY', penalty: 0 }] });
   await catchUp.reached;
 
-  const promotion = memory.hold('promote');
-  memory.kill(primary);
-  await promotion.reached;
-  const preempted = await state();
-  assert.equal(preempted.operation?.kind, 'failover');
-  assert.deepEqual(preempted.lastOperation, { ...preempted.lastOperation, id: added.id, kind: 'addServer', outcome: 'failed', message: CANCELLED });
+  const { promotion, preempted } = await primaryDiesDuring(primary, { id: added.id, kind: 'addServer' });
   assert.ok(!preempted.servers.some((s) => s.address === newcomer));
 
   promotion.release();
@@ -195,12 +201,7 @@ test('a switchover held before its promotion, preempted by the primary dying: ca
   const started = await conductor.executeUpdate(requestOperation, { args: [{ kind: 'switchover', candidate }] });
   await catchUp.reached;
 
-  const promotion = memory.hold('promote');
-  memory.kill(primary);
-  await promotion.reached;
-  const preempted = await state();
-  assert.equal(preempted.operation?.kind, 'failover');
-  assert.deepEqual(preempted.lastOperation, { ...preempted.lastOperation, id: started.id, kind: 'switchover', outcome: 'failed', message: CANCELLED });
+  const { promotion, preempted } = await primaryDiesDuring(primary, { id: started.id, kind: 'switchover' });
   // A preempted switchover leaves the fencing to the failover: the old primary was not opened again.
   assert.equal(memory.server(primary).readOnly, true);
 
