@@ -40,7 +40,7 @@ export async function provision(args: ProvisionArgs): Promise<{ address: string;
     }
     const admin = resolveCredentials(args.access.admin);
     if (args.method === 'clone') await cloneInstance(db, flavor, args, admin);
-    else await withDefaultsFile(admin, async (defaults) => {
+    else await withDefaultsFile([...clientAccount(admin), ...(args.access.tls ? flavor.clientTlsOptions(args.access.tls) : [])], async (defaults) => {
       await detach(db, flavor, version);
       if (args.method === 'dump') await dumpAndLoad(flavor, defaults, args.source, args.address);
       else await runOperatorScript(args.method.slice('script:'.length), defaults, args.source, args.address);
@@ -65,11 +65,18 @@ async function cloneInstance(db: Db, flavor: Flavor, args: ProvisionArgs, admin:
   await db.query(statement.sql, statement.params, { timeoutMs: 6 * 3600_000, secrets: [admin.password] });
 }
 
-/** Passwords reach command-line tools through a 0600 file, never argv (visible in ps) or the environment. */
-async function withDefaultsFile<T>(admin: Credentials, work: (file: string) => Promise<T>): Promise<T> {
+function clientAccount(admin: Credentials): string[] {
+  return [`user=${admin.user}`, `password="${admin.password.replace(/["\\]/g, '\\$&')}"`];
+}
+
+/**
+ * Passwords reach command-line tools through a 0600 file, never argv
+ * (visible in ps) or the environment; the cluster's TLS settings with them.
+ */
+async function withDefaultsFile<T>(options: string[], work: (file: string) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gtidflow-provision-'));
   const file = path.join(dir, 'client.cnf');
-  fs.writeFileSync(file, `[client]\nuser=${admin.user}\npassword="${admin.password.replace(/["\\]/g, '\\$&')}"\n`, { mode: 0o600 });
+  fs.writeFileSync(file, ['[client]', ...options, ''].join('\n'), { mode: 0o600 });
   try {
     return await work(file);
   } finally {

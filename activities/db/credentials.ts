@@ -49,6 +49,11 @@ export interface TlsFiles {
   keyFile?: string;
 }
 
+/** The CA and client certificate as the option lines both families' command-line clients read. */
+export function tlsFileOptions(files: TlsFiles): string[] {
+  return [`ssl-ca=${files.caFile}`, ...(files.certFile ? [`ssl-cert=${files.certFile}`] : []), ...(files.keyFile ? [`ssl-key=${files.keyFile}`] : [])];
+}
+
 /**
  * TLS for every connection gtidflow makes: its files are read by the
  * worker. `replication`, when set, makes replicas connect to their source

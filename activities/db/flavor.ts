@@ -97,6 +97,8 @@ export interface Flavor {
   dumpCommand(): ClientCommand;
   /** The client that loads a dump without writing it to the target's own binlog. */
   loadCommand(): ClientCommand;
+  /** The [client] option lines that make the family's command-line clients use TLS and check the server's certificate. */
+  clientTlsOptions(files: TlsFiles): string[];
   /** MySQL's CLONE INSTANCE; flavors without one leave it out. */
   cloneStatement?(host: string, port: number, admin: { user: string; password: string }): { sql: string; params: unknown[] };
 }

@@ -1,3 +1,4 @@
+import { tlsFileOptions, type TlsFiles } from './credentials';
 import { gtidUnion } from '../../workflows/logic/gtid';
 import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db } from './connection';
@@ -99,6 +100,7 @@ export const mariadb: Flavor = {
 
   // sql_log_bin=0: the target writes no transaction of its own while loading.
   loadCommand: () => ({ program: 'mariadb', args: ['--init-command=SET SESSION sql_log_bin = 0'] }),
+  clientTlsOptions: (files: TlsFiles) => [...tlsFileOptions(files), 'ssl-verify-server-cert'],
 };
 
 export function parseMariadbJoiningRow(row: Row): JoiningSettings {

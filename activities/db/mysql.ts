@@ -1,3 +1,4 @@
+import { tlsFileOptions, type TlsFiles } from './credentials';
 import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db, Row } from './connection';
 import { sourceTlsOptions, type Flavor, type ReplicationStatus, type SemiSyncRole, type SemiSyncStatus, type SourceSpec } from './flavor';
@@ -110,6 +111,8 @@ export const mysqlFlavor: Flavor = {
 
   // sql_log_bin=0: the target writes no transaction of its own while loading.
   loadCommand: () => ({ program: 'mysql', args: ['--init-command=SET SESSION sql_log_bin = 0'] }),
+  // MySQL 8 clients have no ssl-verify-server-cert: the mode says it.
+  clientTlsOptions: (files: TlsFiles) => [...tlsFileOptions(files), 'ssl-mode=VERIFY_IDENTITY'],
 };
 
 /** gtid_mode must be ON itself (not ON_PERMISSIVE), and enforce_gtid_consistency ON (not WARN). */

@@ -6,6 +6,7 @@ import { before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { connect, type Access } from '../../activities/db/connection';
 import { classifyServerError } from '../../activities/db/errors';
+import { provision } from '../../activities/provision';
 import { changeSource, resetReplication } from '../../activities/replication';
 import { getServerState, probeServer } from '../../activities/server-state';
 import { activityRunner } from '../harness/activity';
@@ -202,4 +203,11 @@ test('a server without TLS, when the cluster asks for it: one line saying so, no
   const failure = await failureOf(connect(address, cluster.access));
   assert.equal(failure.message, `${address}: TLS: Server does not support secure connection`);
   assert.equal(failure.nonRetryable, true);
+});
+
+test('provisioning by dump goes over TLS too, with the client certificate (the servers take nothing else)', async () => {
+  await cluster.sql(0, 'INSERT INTO shop.orders VALUES (10), (11)');
+  const result = await run(provision, { ...server(1), source: cluster.addresses[0], method: 'dump' });
+  assert.equal(result.changed, true);
+  assert.deepEqual((await cluster.sql(1, 'SELECT id FROM shop.orders WHERE id >= 10 ORDER BY id')).map((r) => r.id), [10, 11]);
 });

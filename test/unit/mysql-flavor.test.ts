@@ -509,6 +509,12 @@ describe('mysqlFlavor statements', () => {
     assert.doesNotMatch(mariadb.changeSourceStatements(SOURCE, false)[0].sql, /SSL/);
   });
 
+  it('clientTlsOptions: the CA and client certificate, and the server identity checked by ssl-mode', () => {
+    assert.deepEqual(mysqlFlavor.clientTlsOptions({ caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/c.key' }),
+      ['ssl-ca=/ca.pem', 'ssl-cert=/c.pem', 'ssl-key=/c.key', 'ssl-mode=VERIFY_IDENTITY']);
+    assert.deepEqual(mysqlFlavor.clientTlsOptions({ caFile: '/ca.pem' }), ['ssl-ca=/ca.pem', 'ssl-mode=VERIFY_IDENTITY']);
+  });
+
   it('netTimeoutStatement sets replica_net_timeout', () => {
     assert.deepEqual(mysqlFlavor.netTimeoutStatement(2), { sql: 'SET GLOBAL replica_net_timeout = ?', params: [2] });
   });
