@@ -33,7 +33,8 @@ async function status(cluster = 'sandbox'): Promise<ClusterStatus> {
 
 /** What a refused command must leave as it was: the recorded state, and each server's role as it is live. */
 const recorded = (s: ClusterStatus) => ({
-  viewId: s.viewId, primary: s.primary, operation: s.operation,
+  // The schedule's health round (every 60 s) may start or end between the two reads: it is no change the refusal made.
+  viewId: s.viewId, primary: s.primary, operation: s.operation?.kind === 'health' ? null : s.operation,
   servers: s.servers.map(({ address, status: st, penalty, capability, readOnly, replicatingFrom }) => ({ address, status: st, penalty, capability, readOnly, replicatingFrom })),
 });
 
