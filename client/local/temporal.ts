@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { cacheDir } from './cache';
 import { isRunning, startDetached, stopProcess } from './processes';
-import { sleep } from './ports';
+import { freePort, sleep } from './ports';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/search-attributes';
 
 /** The Temporal CLI version whose dev server we build (the last tag without replace directives). */
@@ -48,6 +48,23 @@ export async function startTemporal(opts: { dbFile: string; port: number; uiPort
   };
   await waitUntilServing(server, opts.logFile);
   return server;
+}
+
+/**
+ * The same on ports chosen free that may be taken before the server binds
+ * them (a parallel test file, a second sandbox coming up at once that also
+ * chose 7233, the dev server's own random ports): started again on other
+ * free ports, three tries in all. The server returned names its ports.
+ */
+export async function startTemporalOnFreePorts(opts: Parameters<typeof startTemporal>[0]): Promise<LocalTemporal> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTemporal(opts);
+    } catch (err) {
+      if (attempt === 3) throw err;
+      opts = { ...opts, port: await freePort(), uiPort: await freePort() };
+    }
+  }
 }
 
 async function waitUntilServing(server: LocalTemporal, logFile: string): Promise<void> {

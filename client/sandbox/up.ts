@@ -5,7 +5,7 @@ import { accessOf, address, localAccounts, startLocalCluster } from '../local/cl
 import { startHaproxy, isHaproxyRunning } from '../local/haproxy';
 import { freePort, isPortFree, sleep } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
-import { isTemporalRunning, startTemporal } from '../local/temporal';
+import { isTemporalRunning, startTemporalOnFreePorts } from '../local/temporal';
 import type { Client } from '@temporalio/client';
 import { applyCluster } from '../cluster-apply';
 import { connectClient } from '../connect';
@@ -51,18 +51,8 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
 
   const temporal = state.temporal;
   if ('port' in temporal && !isTemporalRunning(temporal.pid)) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        temporal.pid = (await startTemporal({ dbFile: paths.temporalDb(), port: temporal.port, uiPort: temporal.uiPort, logFile: paths.log('temporal') })).pid;
-        break;
-      } catch (err) {
-        // Another process took a port between the choice and the start (two sandboxes coming up at once both prefer 7233): others.
-        const taken = !(await isPortFree(temporal.port)) || !(await isPortFree(temporal.uiPort));
-        if (!taken || attempt === 3) throw err;
-        temporal.port = await freePort();
-        temporal.uiPort = await freePort();
-      }
-    }
+    const started = await startTemporalOnFreePorts({ dbFile: paths.temporalDb(), port: temporal.port, uiPort: temporal.uiPort, logFile: paths.log('temporal') });
+    Object.assign(temporal, { pid: started.pid, port: started.port, uiPort: started.uiPort });
     saveState(state);
   }
   const settings = temporalSettings('port' in temporal ? `127.0.0.1:${temporal.port}` : temporal.external);

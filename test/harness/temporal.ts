@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { freePort } from '../../client/local/ports';
-import { LocalTemporal, startTemporal, stopTemporal } from '../../client/local/temporal';
+import { startTemporal, startTemporalOnFreePorts, stopTemporal } from '../../client/local/temporal';
 import { createWorker, RunningWorker } from '../../worker/worker';
 import { atEnd, track, untrack } from './cleanup';
 import { tempDir } from './tempdir';
@@ -27,27 +27,11 @@ export interface TestTemporal {
   restart(): Promise<void>;
 }
 
-/**
- * A port picked free can be taken by a parallel test file (or by the dev
- * server's own randomly placed HTTP and metrics ports) before the server
- * binds it: start again on a new one.
- */
-async function startWithRetry(options: Parameters<typeof startTemporal>[0]): Promise<LocalTemporal> {
-  for (let attempt = 1; ; attempt++) {
-    options.port = await freePort();
-    try {
-      return await startTemporal(options);
-    } catch (err) {
-      if (attempt === 3) throw err;
-    }
-  }
-}
-
 /** A real Temporal dev server (headless, SQLite in a temp dir) for one test file. */
 export async function startTestTemporal(): Promise<TestTemporal> {
   const dir = tempDir('temporal');
-  const options = { dbFile: path.join(dir, 'temporal.sqlite'), port: 0, uiPort: 0, logFile: path.join(dir, 'temporal.log'), ui: false };
-  let server = await startWithRetry(options);
+  const files = { dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'temporal.log'), ui: false };
+  let server = await startTemporalOnFreePorts({ ...files, port: await freePort(), uiPort: await freePort() });
   track(server.pid);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
@@ -74,7 +58,7 @@ export async function startTestTemporal(): Promise<TestTemporal> {
     async restart() {
       await stopTemporal(server.pid);
       untrack(server.pid);
-      server = await startTemporal(options);
+      server = await startTemporal({ ...files, port: server.port, uiPort: server.uiPort });
       track(server.pid);
     },
     workerProcess(env = {}, checkout) {
