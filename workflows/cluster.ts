@@ -1,5 +1,5 @@
 import {
-  CancellationScope, condition, continueAsNew, startChild, isCancellation, metricMeter, 
+  CancellationScope, condition, continueAsNew, startChild, isCancellation, metricMeter,
   setHandler, upsertMemo, upsertSearchAttributes, workflowInfo, allHandlersFinished,
 } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';

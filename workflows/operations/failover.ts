@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ServerState, UnreachableServer } from '../../activities/server-state';
 import { electPrimary, type ElectionServer } from '../logic/election';
-import { DEFAULT_SEMI_SYNC, type OperationInput, type OperationResult, type ServerRecord } from '../model';
+import type { OperationInput, OperationResult, ServerRecord } from '../model';
 import { gtidErrant, type Flavor } from '../logic/gtid';
 import { runHooks } from './steps/finish';
 import { trackProgress } from './steps/progress';
-import { markFaulty, pastPointOfNoReturn, rollForward } from './steps/roll-forward';
+import { markFaulty, pastPointOfNoReturn, rollForward, semiSyncAtPromotion } from './steps/roll-forward';
 import { since } from '../versions';
 import { refuseIllegalPromotion } from './steps/transitions';
 import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from '../steps';
@@ -97,9 +97,7 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
   const others = states.filter((s) => s.reachable && s.address !== winner && !diverged.includes(s.address) && !acknowledging.includes(s.address))
     .map((s) => ({ address: s.address }));
   const routeAtOnce = since.routeAtOnce();
-  // With followers to point at it, semi-sync's primary side goes on with the promotion (steps/roll-forward); with none, off.
-  const semiSync = routeAtOnce ? (others.length ? input.config.policies.semiSync ?? DEFAULT_SEMI_SYNC : 'off') : undefined;
-  await activity('promote', `promote ${winner}`, PERSISTENT)({ address: winner, access, semiSync });
+  await activity('promote', `promote ${winner}`, PERSISTENT)({ address: winner, access, semiSync: semiSyncAtPromotion(input, others, routeAtOnce) });
   // The point of no return: from here on the failover rolls forward (safety rule 9).
   const servers = await pastPointOfNoReturn(async () => {
     step(`pointing ${others.map((o) => o.address).join(', ') || 'no other replica'} at ${winner}`);

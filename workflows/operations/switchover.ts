@@ -6,10 +6,10 @@ import { readServers } from './steps/read-servers';
 import { refuseIllegalPromotion } from './steps/transitions';
 import { sourceAddress } from '../logic/address';
 import { gtidErrant, type Flavor } from '../logic/gtid';
-import { DEFAULT_SEMI_SYNC, type OperationContext, type OperationInput, type OperationResult, type ServerRecord } from '../model';
+import type { OperationContext, OperationInput, OperationResult, ServerRecord } from '../model';
 import { trackProgress } from './steps/progress';
 import { readersOf, route } from './steps/routing';
-import { pastPointOfNoReturn, rollForward } from './steps/roll-forward';
+import { pastPointOfNoReturn, rollForward, semiSyncAtPromotion } from './steps/roll-forward';
 import { since } from '../versions';
 import { activity, PERSISTENT, waiting } from '../steps';
 import { runHooks } from './steps/finish';
@@ -75,20 +75,18 @@ export async function switchover(input: OperationInput<'switchover'>): Promise<O
   }
 
   step(`promoting ${candidate}`);
+  const followers = [
+    ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((address) => ({ address })),
+    { address: oldPrimary, demotedPrimary: true },
+  ];
   const routeAtOnce = since.routeAtOnce();
-  // The old primary follows the candidate, so semi-sync's primary side goes on with the promotion (steps/roll-forward).
-  const semiSync = routeAtOnce ? input.config.policies.semiSync ?? DEFAULT_SEMI_SYNC : undefined;
-  await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access, semiSync });
+  await activity('promote', `promote ${candidate}`, PERSISTENT)({ address: candidate, access, semiSync: semiSyncAtPromotion(input, followers, routeAtOnce) });
   // The point of no return: from here on the switchover rolls forward (safety rule 9), even when a failover preempts it.
   const after = await pastPointOfNoReturn(async () => {
     // Since 0.3.0 the signal goes with the routing, not before it: writes need not wait for the conductor to hear.
     const told = tellConductorPromoted(candidate);
     if (!routeAtOnce) await told;
     step(`pointing the replicas and ${oldPrimary} at ${candidate}`);
-    const followers = [
-      ...readersOf(servers, candidate).filter((a) => a !== oldPrimary).map((address) => ({ address })),
-      { address: oldPrimary, demotedPrimary: true },
-    ];
     const { servers: whole, notFollowing } = await rollForward(input, candidate, servers, followers, step, routeAtOnce);
     await told;
     await runHooks(input, 'after-switchover', candidate);

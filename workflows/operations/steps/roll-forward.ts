@@ -1,7 +1,7 @@
 import { CancellationScope, log } from '@temporalio/workflow';
 import { rootCauseMessage } from '../../errors';
 import { publishView } from './finish';
-import type { OperationContext, ServerRecord } from '../../model';
+import { DEFAULT_SEMI_SYNC, type OperationContext, type SemiSyncPolicy, type ServerRecord } from '../../model';
 import { route } from './routing';
 import { activity, QUICK, ROLL_FORWARD } from '../../steps';
 
@@ -49,6 +49,17 @@ export async function rollForward(
   if (notFollowing.length) await routeWrites(input, primary, whole, step);
   await publish(input, primary, whole, step);
   return { servers: whole, notFollowing };
+}
+
+/**
+ * What the promotion does with semi-sync's primary side (promote's
+ * `semiSync`) for a roll-forward that routes at once: the policy when
+ * followers will be pointed at the new primary, off when none will;
+ * before 0.3.0, nothing (the roll-forward turns it on after the followers).
+ */
+export function semiSyncAtPromotion(input: OperationContext, followers: Follower[], routeAtOnce: boolean): SemiSyncPolicy | undefined {
+  if (!routeAtOnce) return undefined;
+  return followers.length ? input.config.policies.semiSync ?? DEFAULT_SEMI_SYNC : 'off';
 }
 
 /** The followers that could not be pointed at the primary. */
