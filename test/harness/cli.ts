@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
+import type { ClusterStatus } from '../../client/status';
 
 export interface CliResult {
   code: number;
@@ -12,6 +13,13 @@ export interface CliResult {
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'client', 'gtidflow.js');
+
+/**
+ * The operation a status shows running, the schedule's health round aside:
+ * the sandbox's schedule starts one every 60 s, at any read, and any
+ * operator's request preempts it, so it is no operation a test ran.
+ */
+export const operatorOperation = (s: ClusterStatus) => (s.operation?.kind === 'health' ? null : s.operation);
 
 /** Runs the real `gtidflow` CLI as an operator would, in its own process. */
 export function gtidflow(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
