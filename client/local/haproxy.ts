@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { isRunning, startDetached, stopProcess } from './processes';
-import { waitForPort } from './ports';
+import { freePort, sleep } from './ports';
+import { haproxyCommand } from '../../activities/router/haproxy-socket';
 import { READER_CHECK } from '../../activities/router/reader-check';
 
 const BINARY = 'haproxy';
@@ -53,12 +54,35 @@ export function haproxyConfig(layout: HaproxyLayout): string {
   ].join('\n');
 }
 
-export async function startHaproxy(layout: HaproxyLayout, configFile: string, logFile: string): Promise<{ pid: number }> {
-  fs.writeFileSync(configFile, haproxyConfig(layout));
-  fs.rmSync(layout.adminSocket, { force: true });
-  const started = startDetached(BINARY, ['-f', configFile], logFile);
-  await waitForPort(layout.writerPort, 10_000, 'haproxy');
-  return started;
+/**
+ * Starts HAProxy and resolves once it serves: its admin socket answers with
+ * its pid, which it opens only after binding every frontend. Ports chosen
+ * free may be taken before HAProxy binds them (the Temporal dev server's
+ * own random ports, a parallel test file): HAProxy then exits, and is
+ * started again on other free ports, three tries in all. The ports it
+ * listens on are returned.
+ */
+export async function startHaproxy(layout: HaproxyLayout, configFile: string, logFile: string): Promise<{ pid: number; writerPort: number; readerPort: number }> {
+  for (let attempt = 1; ; attempt++) {
+    fs.writeFileSync(configFile, haproxyConfig(layout));
+    fs.rmSync(layout.adminSocket, { force: true });
+    const { pid } = startDetached(BINARY, ['-f', configFile], logFile);
+    if (await serving(pid, layout.adminSocket)) return { pid, writerPort: layout.writerPort, readerPort: layout.readerPort };
+    await stopHaproxy(pid);
+    if (attempt === 3) throw new Error(`haproxy did not start on 127.0.0.1:${layout.writerPort} and :${layout.readerPort}; see ${logFile}`);
+    layout = { ...layout, writerPort: await freePort(), readerPort: await freePort() };
+  }
+}
+
+/** Whether the HAProxy of this pid answers on its admin socket within 10 s; false as soon as it exits. */
+async function serving(pid: number, adminSocket: string): Promise<boolean> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && isRunning(pid, BINARY)) {
+    const info = await haproxyCommand(adminSocket, 'show info').catch(() => '');
+    if (new RegExp(`^Pid: ${pid}$`, 'm').test(info)) return true;
+    await sleep(50);
+  }
+  return false;
 }
 
 export function stopHaproxy(pid: number | undefined): Promise<void> {

@@ -71,14 +71,14 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
 
   if (!isHaproxyRunning(state.haproxy.pid)) {
     const backend = (enabled: (a: string) => boolean) => servers.map((s) => ({ name: address(s), port: s.port, enabled: enabled(address(s)) }));
-    const { pid } = await startHaproxy({
+    const started = await startHaproxy({
       adminSocket: paths.haproxySocket(),
       writerPort: state.haproxy.writerPort,
       readerPort: state.haproxy.readerPort,
       writer: backend((a) => a === primary),
       reader: backend((a) => a !== primary && !faulty.includes(a)),
     }, paths.haproxyConfig(), paths.log('haproxy'));
-    state.haproxy.pid = pid;
+    state.haproxy = started;
     saveState(state);
   }
 

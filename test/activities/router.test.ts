@@ -5,7 +5,8 @@ import { before, beforeEach, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import * as mysql from 'mysql2/promise';
 import { readPassword } from '../../client/local/secrets';
-import { sleep } from '../../client/local/ports';
+import { freePort, sleep } from '../../client/local/ports';
+import { startHaproxy, stopHaproxy } from '../../client/local/haproxy';
 import { haproxyAction, haproxyCommand } from '../../activities/router/haproxy-socket';
 import { fenceWriter, HaproxyRouter, readRoutes, routeWriter } from '../../activities/router/haproxy';
 import { addToRouter, removeFromRouter } from '../../activities/router/membership';
@@ -210,4 +211,26 @@ test('a retry after add server but before enable health still enables the check'
   await cluster.stop(added);
   assert.equal(await waitForReaderStatus(name, /^DOWN/, 10_000), 'DOWN');
   assert.equal((await run(removeFromRouter, { router, server: name })).changed, true);
+});
+
+test('a port taken before HAProxy binds it: HAProxy starts on other free ports and says which', async () => {
+  const squatter = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  const taken = (squatter.address() as net.AddressInfo).port;
+  try {
+    const adminSocket = path.join(cluster.dir, 'haproxy-squatted.sock');
+    const backend = [{ name: addr(0), port: cluster.servers[0].port, enabled: true }];
+    const started = await startHaproxy(
+      { adminSocket, writerPort: taken, readerPort: await freePort(), writer: backend, reader: backend },
+      path.join(cluster.dir, 'haproxy-squatted.cfg'), path.join(cluster.dir, 'haproxy-squatted.log'),
+    );
+    try {
+      assert.notEqual(started.writerPort, taken);
+      assert.deepEqual(await portsBehind(started.writerPort, 1), [cluster.servers[0].port]);
+    } finally {
+      await stopHaproxy(started.pid);
+    }
+  } finally {
+    squatter.close();
+  }
 });

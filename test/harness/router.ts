@@ -13,11 +13,10 @@ export interface TestRouter {
 
 /** A real HAProxy in front of a test cluster: writes to server 0, reads from the rest, stopped when the file ends. */
 export async function startTestRouter(cluster: TestCluster): Promise<TestRouter> {
-  const [writerPort, readerPort] = await Promise.all([freePort(), freePort()]);
   const router = { adminSocket: path.join(cluster.dir, 'haproxy.sock'), writerBackend: 'writer', readerBackend: 'reader' };
   const backend = (enabled: (i: number) => boolean) => cluster.servers.map((s, i) => ({ name: cluster.addresses[i], port: s.port, enabled: enabled(i) }));
-  const { pid } = await startHaproxy(
-    { adminSocket: router.adminSocket, writerPort, readerPort, writer: backend((i) => i === 0), reader: backend((i) => i !== 0) },
+  const { pid, writerPort, readerPort } = await startHaproxy(
+    { adminSocket: router.adminSocket, writerPort: await freePort(), readerPort: await freePort(), writer: backend((i) => i === 0), reader: backend((i) => i !== 0) },
     path.join(cluster.dir, 'haproxy.cfg'),
     path.join(cluster.dir, 'haproxy.log'),
   );
