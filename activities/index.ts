@@ -7,7 +7,7 @@ export { waitForGtid } from './wait-for-gtid';
 export { killClientConnections } from './sessions';
 export { promote } from './promote';
 export { checkJoinable } from './joinable';
-export { provision } from './provision';
+export { adoptClonePosition, provision } from './provision';
 export { publishTopology, readPublishedView } from './topology';
 export { runHook } from './hooks';
 export { fenceWriter, readRoutes, routeWriter } from './router/haproxy';

@@ -49,6 +49,22 @@ export async function provision(args: ProvisionArgs): Promise<{ address: string;
   });
 }
 
+/**
+ * After a physical clone (agent/activities installClone): the server drops
+ * the replication and binlog state it came with and takes the copy's GTID
+ * position; changeSource comes next. Run again (a retry), it has the same
+ * effect: nothing replicates into the copy before changeSource.
+ */
+export async function adoptClonePosition(args: ServerArgs & { gtid: string }): Promise<{ address: string; executed: string }> {
+  return withDb(args.address, args.access, async (db) => {
+    const { flavor, version } = await detectFlavor(db);
+    await detach(db, flavor, version);
+    const position = flavor.copyPositionStatement(args.gtid);
+    await db.query(position.sql, position.params);
+    return { address: args.address, executed: await flavor.executed(db) };
+  });
+}
+
 /** The target forgets its own replication and binlog history before the copy lands. */
 async function detach(db: Db, flavor: Flavor, version: string): Promise<void> {
   if (await flavor.replicationStatus(db)) {
@@ -61,7 +77,7 @@ async function detach(db: Db, flavor: Flavor, version: string): Promise<void> {
 async function cloneInstance(db: Db, flavor: Flavor, args: ProvisionArgs, admin: Credentials): Promise<void> {
   const { host, port } = parseAddress(args.source);
   const statement = flavor.cloneStatement?.(host, port, admin);
-  if (!statement) throw ApplicationFailure.nonRetryable(`${args.address}: ${flavor.name} has no CLONE INSTANCE; provision with dump or script`, 'Unsupported');
+  if (!statement) throw ApplicationFailure.nonRetryable(`${args.address}: ${flavor.name} has no CLONE INSTANCE: a clone needs host agents (README: Host agents), else provision with dump or script`, 'Unsupported');
   await db.query(statement.sql, statement.params, { timeoutMs: 6 * 3600_000, secrets: [admin.password] });
 }
 

@@ -24,20 +24,25 @@ const USAGE = `usage: gtidflow <command>
   failover <cluster> [--candidate host:port] [--update-only] [--reason text] [--accept-loss <gtid-set>]
                                       unplanned failover: fence the primary, elect, promote; --accept-loss promotes
                                       without the transactions a refusal named (the exact set it printed)
-  server add <cluster> <host:port> [--provision clone|dump|script:<cmd>|none] [--status SECONDARY|SPARE] [--penalty N] [--update-only]
-                                      add a server: checked, provisioned if asked, caught up, routed, published
+  server add <cluster> <host:port> [--provision clone|dump|script:<cmd>|none] [--donor host:port] [--reprovision]
+             [--status SECONDARY|SPARE] [--penalty N] [--update-only]
+                                      add a server: checked, provisioned if asked (from the least-lagging replica,
+                                      or --donor; refused if it holds transactions the cluster lacks, unless
+                                      --reprovision), caught up, routed, published
   server remove <cluster> <host:port> [--update-only]
                                       take a server out: unrouted, its replication stopped, published
   server set-status <cluster> <host:port> SECONDARY|SPARE|FAULTY [--update-only]
   server set-penalty <cluster> <host:port> <N> [--update-only]
   capability set <cluster> <host:port> [--database db] read-write|read-only|disabled [--update-only]
                                       change one server as recorded: routed and published (update-only: published)
-  rejoin <cluster> <host:port> [--reprovision] [--update-only]
-                                      bring a returning FAULTY server back (refused if it diverged, unless --reprovision)
+  rejoin <cluster> <host:port> [--reprovision [--donor host:port]] [--update-only]
+                                      bring a returning FAULTY server back (refused if it diverged, unless --reprovision:
+                                      its data replaced, by a clone where host agents run, its errant transactions saved)
   history <cluster> [--json]          the views: id, time, primary, members, who joined and left, what made it
   ack <cluster>                       acknowledge an automatic failover: re-arms detection before the block period ends
   version [--json]                    this gtidflow's build id, and the workers polling now with theirs
   worker                              run the gtidflow worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)
+  agent --config <file>               run the host agent beside one MariaDB server (README: Host agents)
   help [<command>]                    this text, or one command's usage (also: gtidflow <command> --help)`;
 
 /**
@@ -84,6 +89,7 @@ const print = (value: unknown, json: boolean, text: () => string) =>
 const load = {
   api: () => require('../workflows/api') as typeof import('../workflows/api'),
   worker: () => require('../worker/main') as typeof import('../worker/main'),
+  agent: () => require('../agent/main') as typeof import('../agent/main'),
   build: () => require('../worker/build') as typeof import('../worker/build'),
   workers: () => require('./workers') as typeof import('./workers'),
   clusterApply: () => require('./cluster-apply') as typeof import('./cluster-apply'),
@@ -173,6 +179,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     if (negative) throw new UsageError(`a write penalty is a whole number ≥ 0, not "${negative}"`);
     const { values, positionals } = options(args, {
       'update-only': { type: 'boolean' }, provision: { type: 'string' }, status: { type: 'string' }, penalty: { type: 'string' },
+      donor: { type: 'string' }, reprovision: { type: 'boolean' },
     });
     const [sub, cluster, address, value, ...rest] = positionals;
     const updateOnly = values['update-only'];
@@ -184,7 +191,10 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       if (!['dump', 'clone', 'none'].includes(provision) && !provision.startsWith('script:')) throw new UsageError(`--provision is clone, dump, script:<command> or none, not "${provision}"`);
       const penalty = wholeNumber(values.penalty ?? '0');
       const status = serverStatus(values.status ?? 'SECONDARY') as AddServerRequest['status'];
-      return followUpdate((client) => requestAddServer(client, cluster, { address, updateOnly, provision: provision as AddServerRequest['provision'], status, penalty }));
+      if (values.donor) parseAddress(values.donor);
+      return followUpdate((client) => requestAddServer(client, cluster, {
+        address, updateOnly, provision: provision as AddServerRequest['provision'], status, penalty, donor: values.donor, reprovision: values.reprovision,
+      }));
     }
     if (rest.length || !value || (sub !== 'set-status' && sub !== 'set-penalty')) {
       throw new UsageError('server takes: add|remove <cluster> <host:port> | set-status <cluster> <host:port> <STATUS> | set-penalty <cluster> <host:port> <N>');
@@ -219,12 +229,13 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   async rejoin(args) {
-    const { values, positionals } = options(args, { reprovision: { type: 'boolean' }, 'update-only': { type: 'boolean' } });
+    const { values, positionals } = options(args, { reprovision: { type: 'boolean' }, donor: { type: 'string' }, 'update-only': { type: 'boolean' } });
     const [cluster, address, ...rest] = positionals;
     if (!address || rest.length) throw new UsageError('rejoin takes: <cluster> <host:port>');
     parseAddress(address);
+    if (values.donor) parseAddress(values.donor);
     const { requestRejoin } = load.operations();
-    await followUpdate((client) => requestRejoin(client, cluster, { address, reprovision: values.reprovision, updateOnly: values['update-only'] }));
+    await followUpdate((client) => requestRejoin(client, cluster, { address, reprovision: values.reprovision, donor: values.donor, updateOnly: values['update-only'] }));
   },
 
   promote: (args) => operation('switchover', args),
@@ -250,6 +261,14 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     // Fail fast with one line when the server is not there, before the SDK's own retries.
     await (await load.connect().connectClient(settings)).connection.close();
     await load.worker().runWorker(settings);
+  },
+
+  async agent(args) {
+    const { values } = options(args, { config: { type: 'string' } });
+    if (!values.config) throw new UsageError('agent needs --config <file>');
+    const settings = installationSettings();
+    await (await load.connect().connectClient(settings)).connection.close();
+    await load.agent().runAgent(values.config, settings);
   },
 };
 

@@ -41,6 +41,7 @@ export function initialState(spec: ClusterSpec, at: string, primaries: string[] 
       router: spec.router?.haproxy ?? null,
       hooks: spec.hooks ?? { beforeFailover: [], afterFailover: [], afterSwitchover: [] },
       policies: { ...DEFAULT_POLICIES, ...spec.policies },
+      ...(spec.agents && { agents: true }),
     },
     servers,
     primary,

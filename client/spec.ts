@@ -44,6 +44,8 @@ export const clusterSpecSchema = z.object({
   servers: z.array(server).min(1),
   credentials: z.object({ admin: credentialsRef, replication: credentialsRef }).strict(),
   tls: tls.optional(),
+  /** Every server has a host agent (README: Host agents): clones are physical. */
+  agents: z.boolean().optional(),
   hooks: z.object({
     beforeFailover: z.array(z.string().min(1)).default([]),
     afterFailover: z.array(z.string().min(1)).default([]),
@@ -55,7 +57,7 @@ export const clusterSpecSchema = z.object({
     probeFailures: z.number().int().min(1).max(100).optional(),
     blockSeconds: z.number().int().min(0).optional(),
     healthIntervalSeconds: z.number().int().min(5).optional(),
-    rejoin: z.enum(['auto', 'notify']).optional(),
+    rejoin: z.enum(['auto', 'auto-reprovision', 'notify']).optional(),
     semiSync: z.union([
       z.literal('off'),
       z.object({ waitPoint: z.enum(['AFTER_SYNC', 'AFTER_COMMIT']).default('AFTER_SYNC'), timeoutMs: z.number().int().min(0).default(10_000) }).strict(),

@@ -9,6 +9,14 @@ import type { ClusterState, JoinSpec, OperationKind, OperationParams } from './m
  */
 
 export const TASK_QUEUE = 'gtidflow';
+/** The task queue of the host agent beside a database server (`gtidflow agent`): host-level steps go there. */
+export const agentTaskQueue = (address: string) => `host:${address}`;
+/**
+ * What agent tasks speak. Every agent task carries it; an agent that speaks
+ * another refuses the task whole (a worker and an agent of different
+ * releases), never half-does it. Raise it when an agent task changes shape.
+ */
+export const AGENT_PROTOCOL = 1;
 
 /** A cluster's conductor. */
 export const clusterWorkflowId = (cluster: string) => `cluster:${cluster}`;
@@ -26,7 +34,7 @@ export type OperationRequest = Extract<OperationParams, { kind: 'switchover' | '
 export type ServerChangeRequest = ServerChange & { updateOnly?: boolean };
 export type AddServerRequest = { address: string; updateOnly?: boolean } & JoinSpec;
 export interface RemoveServerRequest { address: string; updateOnly?: boolean }
-export interface RejoinRequest { address: string; reprovision?: boolean; updateOnly?: boolean }
+export interface RejoinRequest { address: string; reprovision?: boolean; donor?: string; updateOnly?: boolean }
 
 /** What the conductor answers to a request it took: the operation it started. */
 export interface OperationStarted {

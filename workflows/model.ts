@@ -49,8 +49,13 @@ export interface Policies {
   blockSeconds: number;
   /** How often the cluster's Temporal Schedule runs a health round. */
   healthIntervalSeconds: number;
-  /** auto: a health round that finds a FAULTY server answering runs rejoin (refused if it diverged); notify: reports it. */
-  rejoin: 'auto' | 'notify';
+  /**
+   * auto: a health round that finds a FAULTY server answering runs rejoin
+   * (refused if it diverged); auto-reprovision: the same, and a diverged
+   * one is re-provisioned after its errant transactions are saved; notify:
+   * reports it.
+   */
+  rejoin: 'auto' | 'auto-reprovision' | 'notify';
   /** Absent in conductors registered before it existed: the default applies. */
   semiSync?: SemiSyncPolicy;
 }
@@ -67,6 +72,12 @@ export interface ClusterConfig {
   router: RouterConfig | null;
   hooks: Hooks;
   policies: Policies;
+  /**
+   * Every server has a host agent (`gtidflow agent`, task queue
+   * host:<address>): clones are physical (mariadb-backup) through them.
+   * Absent in conductors registered before agents existed: none.
+   */
+  agents?: boolean;
 }
 
 export interface View {
@@ -130,6 +141,10 @@ export interface JoinSpec {
   provision: 'dump' | 'clone' | 'none' | `script:${string}`;
   status: 'SECONDARY' | 'SPARE';
   penalty: number;
+  /** The server a copy comes from (default: the replica with the least lag). */
+  donor?: string;
+  /** Provision even a server holding transactions the cluster lacks (they are lost; saved first where agents run). */
+  reprovision?: boolean;
 }
 
 /**
@@ -149,7 +164,7 @@ export type OperationParams =
   /** changed: the servers as the operator's change leaves them (validated by the conductor). */
   | { kind: 'reconfigure'; changed: ServerRecord[]; summary: string; updateOnly?: boolean }
   /** status: what the server ends in (SECONDARY, or SPARE for a set-status out of FAULTY); reprovision: replace a diverged server's data. */
-  | { kind: 'rejoin'; target: string; status?: 'SPARE' | 'SECONDARY'; reprovision?: boolean; updateOnly?: boolean }
+  | { kind: 'rejoin'; target: string; status?: 'SPARE' | 'SECONDARY'; reprovision?: boolean; donor?: string; updateOnly?: boolean }
   | { kind: 'addServer'; target: string; join: JoinSpec; updateOnly?: boolean }
   | { kind: 'removeServer'; target: string; updateOnly?: boolean };
 

@@ -1,5 +1,7 @@
 import { ActivityOptions, proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities';
+import type { AgentActivities } from '../agent/activities';
+import { agentTaskQueue } from './api';
 
 type Activities = typeof activities;
 
@@ -45,4 +47,13 @@ export function waiting(timeoutSeconds: number): ActivityOptions {
 /** An activity with a summary of this very call, shown in the Web UI's event history. */
 export function activity<K extends keyof Activities>(name: K, summary: string, options: ActivityOptions = QUICK): Activities[K] {
   return proxyActivities<Activities>({ ...options, summary })[name];
+}
+
+/**
+ * A step of the host agent beside `address` (its own task queue). An agent
+ * that does not poll fails the step after `scheduleToStartTimeout` (no
+ * retry: nobody took it), which the caller turns into one line.
+ */
+export function agentActivity<K extends keyof AgentActivities>(address: string, name: K, summary: string, options: ActivityOptions = QUICK): AgentActivities[K] {
+  return proxyActivities<AgentActivities>({ scheduleToStartTimeout: '15 seconds', ...options, taskQueue: agentTaskQueue(address), summary })[name];
 }

@@ -16,4 +16,11 @@ export const since = {
   findingCodes: () => patched('0.2.0-finding-codes'),
   /** 0.3.0: after a promotion, writes are routed while the followers are repointed (operations/steps/roll-forward.ts). */
   routeAtOnce: () => patched('0.3.0-route-at-once'),
+  /**
+   * 0.3.0: a copy comes from the least-lagging replica (or the named donor),
+   * through the host agents when the cluster has them; a new server holding
+   * transactions the cluster lacks is refused; a re-provisioned server's
+   * errant transactions are saved first (operations/steps/provisioning.ts).
+   */
+  provisioning: () => patched('0.3.0-provisioning'),
 };

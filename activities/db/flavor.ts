@@ -93,6 +93,8 @@ export interface Flavor {
   joiningSettings(db: Db): Promise<JoiningSettings>;
   /** Empties the binlog and the GTID history before a copy lands; version is the server's VERSION() (MySQL renamed the statement in 8.2). */
   resetBinlogStatement(version: string): string;
+  /** Sets the GTID position of a server whose binlog was just emptied to a physical copy's (its own history). */
+  copyPositionStatement(gtid: string): { sql: string; params: unknown[] };
   /** A consistent dump of every database that ends by setting the target's GTID position to the copy's. */
   dumpCommand(): ClientCommand;
   /** The client that loads a dump without writing it to the target's own binlog. */

@@ -91,6 +91,7 @@ export const mariadb: Flavor = {
   },
 
   resetBinlogStatement: () => 'RESET MASTER',
+  copyPositionStatement: (gtid: string) => ({ sql: 'SET GLOBAL gtid_slave_pos = ?', params: [gtid] }),
 
   // --gtid --master-data=1: the dump ends by setting gtid_slave_pos to the position it was taken at.
   dumpCommand: () => ({

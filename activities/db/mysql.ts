@@ -104,6 +104,8 @@ export const mysqlFlavor: Flavor = {
 
   // --set-gtid-purged=ON: the dump sets gtid_purged to the position it was taken at, which needs
   // the target's gtid_executed empty (resetBinlogStatement first).
+  copyPositionStatement: (gtid: string) => ({ sql: 'SET GLOBAL gtid_purged = ?', params: [gtid] }),
+
   dumpCommand: () => ({
     program: 'mysqldump',
     args: ['--single-transaction', '--set-gtid-purged=ON', '--all-databases', '--routines', '--events', '--triggers'],

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Access } from '../../activities/db/connection';
 import type { TlsRef } from '../../activities/db/credentials';
 import { accessOf, address, createAccounts, LocalAccounts, localAccounts, startLocalCluster } from '../../client/local/cluster';
-import { LocalMariadb, rootConnection, startMariadb, stopMariadb } from '../../client/local/mariadb';
+import { isMariadbRunning, LocalMariadb, rootConnection, startMariadb, stopMariadb } from '../../client/local/mariadb';
 import { freePort } from '../../client/local/ports';
 import { changeSource, resetReplication } from '../../activities/replication';
 import { setReadOnly } from '../../activities/read-only';
@@ -25,6 +25,8 @@ export interface TestCluster {
   start(server: number): Promise<void>;
   /** A new, empty server with the cluster's accounts, replicating from nobody; its index is returned. */
   addServer(): Promise<number>;
+  /** Takes the pid each running server's pid file names (a host agent restarted it), so that stop and the file's end reach it. */
+  adoptPids(): void;
 }
 
 export interface TestClusterOptions {
@@ -84,6 +86,16 @@ export async function startTestCluster(size: number, options: TestClusterOptions
       servers.push(server);
       cluster.addresses.push(address(server));
       return n - 1;
+    },
+    adoptPids() {
+      for (const s of servers) {
+        const file = path.join(s.dir, 'mariadbd.pid');
+        const pid = fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').trim()) : 0;
+        if (!pid || pid === s.pid || !isMariadbRunning(pid)) continue;
+        untrack(s.pid);
+        s.pid = pid;
+        track(pid);
+      }
     },
   };
   atEnd(async () => {

@@ -49,6 +49,7 @@ export async function startTestStack(size: number, name = 'itest'): Promise<Test
 export async function resetStack(stack: TestStack): Promise<void> {
   const { cluster, temporal } = stack;
   await temporal.client.workflow.getHandle(clusterWorkflowId(stack.name)).terminate('test reset').catch(() => undefined);
+  cluster.adoptPids();
   for (const [i, server] of cluster.servers.entries()) {
     if (isMariadbRunning(server.pid)) process.kill(server.pid, 'SIGCONT');
     else await cluster.start(i);

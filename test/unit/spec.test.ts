@@ -68,7 +68,7 @@ describe('parseClusterSpec', () => {
   it('names every problem, in the order of the file, on one line', () => {
     const text = withLine(5, '    status: MASTER').replace('penalty: 0', 'penalty: -2').replace('name: shop', 'name: shop\nzone: eu');
     const message = errorOf(text);
-    assert.equal(message, 'spec.yaml line 2: zone: unknown field: expected name, servers, credentials, tls, hooks, policies or router; ' +
+    assert.equal(message, 'spec.yaml line 2: zone: unknown field: expected name, servers, credentials, tls, agents, hooks, policies or router; ' +
       'line 6: servers[1].status: must be PRIMARY, SECONDARY, SPARE or FAULTY, not "MASTER"; line 7: servers[1].penalty: must be ≥ 0, not -2');
     assert.doesNotMatch(message, /\n/);
   });

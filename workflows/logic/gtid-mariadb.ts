@@ -75,3 +75,16 @@ export const mariadbGtid: GtidOps = {
   fromOthers: (history, origins) => formatEntries(entries(history).filter((e) => !origins.includes(String(e.server)))),
   transactionCount: (position) => [...parse(position).values()].reduce((sum, e) => sum + e.seq, 0),
 };
+
+/**
+ * Where a diverged server's own transactions are in its binlog, for
+ * mariadb-binlog: in each domain it diverged in, its events (its server_id)
+ * after the last of its transactions the cluster holds (from the cluster's
+ * history, gtid_binlog_state: positions alone do not say it, as seqs from
+ * different servers interleave).
+ */
+export function errantBinlogRange(divergent: string, clusterHistory: string, serverId: number): { domains: number[]; serverId: number; startAfter: string } {
+  const domains = [...parse(divergent).keys()].sort((x, y) => x - y);
+  const held = entries(clusterHistory).filter((e) => e.server === serverId && domains.includes(e.domain));
+  return { domains, serverId, startAfter: formatEntries(held) };
+}

@@ -41,11 +41,17 @@ function recordHealth(state: ClusterState, outcome: Outcome, name: string, at: s
  */
 const FAULTY_ANSWERING_0_1 = 'FAULTY but answering: rejoin it when it is safe (gtidflow rejoin)';
 
-/** Crash recovery after a health round: a FAULTY server answering again is brought back, if policy says so (rejoin refuses a diverged one). */
+/**
+ * Crash recovery after a health round: a FAULTY server answering again is
+ * brought back, if policy says so (rejoin refuses a diverged one, unless
+ * the policy is auto-reprovision: then it saves its errant transactions and
+ * replaces its data).
+ */
 export function followUp(state: ClusterState, findingsHaveCodes = true): OperationParams | undefined {
-  if (state.config.policies.rejoin !== 'auto') return undefined;
+  const { rejoin } = state.config.policies;
+  if (rejoin === 'notify') return undefined;
   const returning = state.health?.findings.find((f) => (findingsHaveCodes ? f.code === 'faulty-answering' : (f as { problem?: string }).problem === FAULTY_ANSWERING_0_1));
-  return returning && { kind: 'rejoin', target: returning.server };
+  return returning && { kind: 'rejoin', target: returning.server, ...(rejoin === 'auto-reprovision' && { reprovision: true }) };
 }
 
 /** Why a queued operation no longer applies when its turn comes: a failover meant for a primary that is no longer the recorded one. */

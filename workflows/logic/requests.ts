@@ -45,19 +45,35 @@ export function planChange(state: State, change: ServerChangeRequest): RequestPl
   return { ok: true, params: { kind: 'reconfigure', changed: plan.servers, summary, updateOnly: change.updateOnly } };
 }
 
-export function planRejoin(state: State, { address, reprovision, updateOnly }: RejoinRequest): RequestPlan {
+export function planRejoin(state: State, { address, reprovision, donor, updateOnly }: RejoinRequest): RequestPlan {
   const server = state.servers.find((s) => s.address === address);
   if (!server) return refuse(notAServer(address));
   if (server.status !== 'FAULTY') return refuse(`${address} is ${server.status}, not FAULTY: nothing to rejoin`);
-  return { ok: true, params: { kind: 'rejoin', target: address, reprovision, updateOnly } };
+  if (donor !== undefined && !reprovision) return refuse('--donor names where a copy comes from: it goes with --reprovision');
+  const badDonor = donor === undefined ? undefined : donorProblem(state, donor, address);
+  if (badDonor) return refuse(badDonor);
+  return { ok: true, params: { kind: 'rejoin', target: address, reprovision, ...(donor !== undefined && { donor }), updateOnly } };
 }
 
-export function planAdd(state: State, { address, updateOnly, provision, status, penalty }: AddServerRequest): RequestPlan {
+/** Why a server cannot give its data to `target`, or undefined. */
+function donorProblem(state: State, donor: string, target: string): string | undefined {
+  const server = state.servers.find((s) => s.address === donor);
+  if (!server) return `unknown donor ${donor}: not a server of this cluster`;
+  if (donor === target) return `${donor} cannot be its own donor`;
+  if (server.status === 'FAULTY') return `donor ${donor} is FAULTY: name a server that replicates`;
+  return undefined;
+}
+
+export function planAdd(state: State, { address, updateOnly, provision, status, penalty, donor, reprovision }: AddServerRequest): RequestPlan {
   if (!/^[^:\s]+:\d{1,5}$/.test(address)) return refuse(`invalid server address "${address}": expected host:port`);
   if (state.servers.some((s) => s.address === address)) return refuse(`${address} is already a server of this cluster`);
   if (status !== 'SECONDARY' && status !== 'SPARE') return refuse(`a new server is SECONDARY or SPARE, not ${status}`);
   if (!Number.isInteger(penalty) || penalty < 0) return refuse(`write penalty must be a whole number ≥ 0, not ${penalty}`);
-  return { ok: true, params: { kind: 'addServer', target: address, updateOnly, join: { provision, status, penalty } } };
+  if ((donor !== undefined || reprovision) && provision === 'none') return refuse('--donor and --reprovision are about a copy: they go with --provision');
+  const badDonor = donor === undefined ? undefined : donorProblem(state, donor, address);
+  if (badDonor) return refuse(badDonor);
+  const join = { provision, status, penalty, ...(donor !== undefined && { donor }), ...(reprovision && { reprovision }) };
+  return { ok: true, params: { kind: 'addServer', target: address, updateOnly, join } };
 }
 
 export function planRemove(state: State, { address, updateOnly }: RemoveServerRequest): RequestPlan {

@@ -4,8 +4,10 @@ import { joinProblems } from '../logic/joining';
 import type { OperationInput, OperationResult, ServerRecord } from '../model';
 import { trackProgress } from './steps/progress';
 import { route } from './steps/routing';
-import { catchUpWithPrimary, provisionFrom } from './steps/catch-up';
+import { catchUpWithPrimary } from './steps/catch-up';
+import { chooseDonor, provisionFrom } from './steps/provisioning';
 import { activity, PERSISTENT } from '../steps';
+import { since } from '../versions';
 
 const CATCH_UP_SECONDS = 300;
 
@@ -36,9 +38,14 @@ export async function addServer(input: OperationInput<'addServer'>): Promise<Ope
   if (problems.length) throw ApplicationFailure.nonRetryable(`${address} cannot join: ${problems.join('; ')}`, 'NotJoinable');
 
   if (join.provision !== 'none') {
-    const source = input.servers.find((s) => s.status === 'SECONDARY')?.address ?? input.primary;
-    step(`provisioning ${address} from ${source} (${join.provision})`);
-    await provisionFrom(input, address, source, join.provision);
+    const checked = since.provisioning();
+    if (checked && !join.reprovision) {
+      const check = await activity('checkJoinable', `does ${address} hold transactions ${input.primary} lacks?`)({ address, access, source: input.primary });
+      if (!check.joinable) throw ApplicationFailure.nonRetryable(`${address} not provisioned, nothing changed: ${check.reason}; add it with --reprovision to replace its data`, 'Diverged');
+    }
+    const donor = checked ? await chooseDonor(input, address, join.donor) : input.servers.find((s) => s.status === 'SECONDARY')?.address ?? input.primary;
+    step(`provisioning ${address} from ${donor} (${join.provision})`);
+    await provisionFrom(input, address, donor, join.provision, 'provision', step);
   } else {
     const check = await activity('checkJoinable', `does ${address} hold transactions ${input.primary} lacks?`)({ address, access, source: input.primary });
     if (!check.joinable) throw ApplicationFailure.nonRetryable(`${address} cannot join without provisioning: ${check.reason}`, 'Diverged');

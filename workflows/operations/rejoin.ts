@@ -1,11 +1,16 @@
-import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, sleep, workflowInfo } from '@temporalio/workflow';
 import { publishView } from './steps/finish';
 import type { OperationInput, OperationResult, ServerRecord } from '../model';
 import { trackProgress } from './steps/progress';
 import { route } from './steps/routing';
-import { catchUpWithPrimary, provisionFrom } from './steps/catch-up';
-import { activity, PERSISTENT } from '../steps';
+import { catchUpWithPrimary } from './steps/catch-up';
+import { reachAgent } from './steps/clone';
+import { chooseDonor, provisionFrom } from './steps/provisioning';
+import { activity, agentActivity, PERSISTENT } from '../steps';
 import type { JoinableResult } from '../../activities/joinable';
+import { AGENT_PROTOCOL } from '../api';
+import { errantBinlogRange } from '../logic/gtid-mariadb';
+import { since } from '../versions';
 
 const CATCH_UP_SECONDS = 120;
 
@@ -32,7 +37,8 @@ export async function rejoin(input: OperationInput<'rejoin'>): Promise<Operation
   await activity('setReadOnly', `read_only on ${address}`)({ address, access, readOnly: true });
   await activity('killClientConnections', `end client sessions on ${address}`)({ address, access });
   let check = await activity('checkJoinable', `does ${address} hold transactions ${input.primary} lacks?`)({ address, access, source: input.primary });
-  if (!check.joinable) await reprovisionOrRefuse(input, check, step);
+  const notes: string[] = [];
+  if (!check.joinable) notes.push(await reprovisionOrRefuse(input, check, 'reprovision-1', step));
 
   step(`pointing ${address} at ${input.primary}`);
   const state = await activity('getServerState', `read ${address}`)({ address, access });
@@ -48,7 +54,7 @@ export async function rejoin(input: OperationInput<'rejoin'>): Promise<Operation
   }
   if (!check.joinable) {
     await activity('stopReplication', `stop replication on ${address}`)({ address, access, ioOnly: false });
-    await reprovisionOrRefuse(input, check, step);
+    notes.push(await reprovisionOrRefuse(input, check, 'reprovision-2', step));
     await activity('changeSource', `${address} replicates from ${input.primary}`, PERSISTENT)({ address, access, source: input.primary });
   }
 
@@ -57,14 +63,38 @@ export async function rejoin(input: OperationInput<'rejoin'>): Promise<Operation
   step(`${address} caught up: ${status}, routed and published`);
   await route(input, input.primary, servers);
   await publishView(input, input.primary, servers);
-  return { primary: input.primary, servers, summary: `${address} rejoined as ${status}` };
+  return { primary: input.primary, servers, summary: [`${address} rejoined as ${status}`, ...notes.filter(Boolean)].join('; ') };
 }
 
-/** Without --reprovision a diverged server stays FAULTY, its transactions named; with it, its data is replaced. */
-async function reprovisionOrRefuse(input: OperationInput<'rejoin'>, { reason, remedy }: JoinableResult, step: (s: string) => void): Promise<void> {
+/**
+ * Without --reprovision a diverged server stays FAULTY, its transactions
+ * named; with it, its data is replaced: cloned through the host agents
+ * when the cluster has them, its errant transactions saved on its host
+ * first, else dumped. Returns what the operation's summary must say.
+ */
+async function reprovisionOrRefuse(input: OperationInput<'rejoin'>, { reason, remedy, divergent }: JoinableResult, label: string, step: (s: string) => void): Promise<string> {
   const address = input.target;
   if (!input.reprovision) throw ApplicationFailure.nonRetryable(`rejoin refused, ${address} stays FAULTY: ${reason}; ${remedy}`, 'Diverged');
-  const source = input.servers.find((s) => s.status === 'SECONDARY' && s.address !== address)?.address ?? input.primary;
-  step(`re-provisioning ${address} from ${source} (${reason})`);
-  await provisionFrom(input, address, source, 'dump');
+  if (!since.provisioning()) {
+    const source = input.servers.find((s) => s.status === 'SECONDARY' && s.address !== address)?.address ?? input.primary;
+    step(`re-provisioning ${address} from ${source} (${reason})`);
+    await provisionFrom(input, address, source, 'dump', label, step);
+    return '';
+  }
+  const donor = await chooseDonor(input, address, input.donor);
+  let saved = '';
+  if (input.config.agents) {
+    const { access } = input.config;
+    const primary = await activity('getServerState', `history of ${input.primary}`)({ address: input.primary, access });
+    const diverged = await activity('getServerState', `server id of ${address}`)({ address, access });
+    if (primary.flavor === 'mariadb') {
+      step(`saving the errant transactions of ${address} (${divergent}) on its host`);
+      const { file } = await reachAgent(address, () => agentActivity(address, 'saveErrant', `save ${address}'s errant transactions`)(
+        { protocol: AGENT_PROTOCOL, range: errantBinlogRange(divergent, primary.history, diverged.serverId), name: `${workflowInfo().workflowId}-${label}` }));
+      saved = `its errant transactions ${divergent} were saved to ${file} on its host`;
+    }
+  }
+  step(`re-provisioning ${address} from ${donor} (${reason})`);
+  await provisionFrom(input, address, donor, input.config.agents ? 'clone' : 'dump', label, step);
+  return saved;
 }

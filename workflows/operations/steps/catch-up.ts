@@ -1,13 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { ProvisionMethod } from '../../../activities/provision';
 import type { OperationContext } from '../../model';
 import { activity, waiting } from '../../steps';
-
-/** Copies `source` onto `address` (a long step: hours for a big dataset, heartbeating). */
-export async function provisionFrom(input: OperationContext, address: string, source: string, method: ProvisionMethod): Promise<void> {
-  await activity('provision', `copy ${source} onto ${address}`, { startToCloseTimeout: '6 hours', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 3 } })(
-    { address, access: input.config.access, source, method });
-}
 
 /** Waits until `address` has applied everything the primary has now; `otherwise` says what a timeout means for it. */
 export async function catchUpWithPrimary(input: OperationContext, address: string, timeoutSeconds: number, otherwise: string, step: (s: string) => void): Promise<void> {

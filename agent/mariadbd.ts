@@ -1,0 +1,76 @@
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as mysql from 'mysql2/promise';
+import type { AgentConfig } from './config';
+
+const run = promisify(execFile);
+const STOP_SECONDS = 120;
+const START_SECONDS = 120;
+
+/** The pid mariadbd wrote, when that process still runs. */
+export function mariadbdPid(config: AgentConfig): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(config.pidFile, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'mariadbd' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The local account: the defaults file's user and password, else root over the socket. */
+function localAccount(config: AgentConfig): { user: string; password?: string } {
+  if (!config.clientDefaults) return { user: 'root' };
+  const text = fs.readFileSync(config.clientDefaults, 'utf8');
+  const option = (name: string) => text.match(new RegExp(`^\\s*${name}\\s*=\\s*"?([^"\\n]*)"?\\s*$`, 'm'))?.[1];
+  return { user: option('user') ?? 'root', password: option('password') };
+}
+
+export function localConnection(config: AgentConfig): Promise<mysql.Connection> {
+  return mysql.createConnection({ socketPath: config.socket, ...localAccount(config), connectTimeout: 2_000 });
+}
+
+/** The options mariadb-backup and the other client tools take first: the local account. */
+export function clientToolArgs(config: AgentConfig): string[] {
+  return config.clientDefaults ? [`--defaults-extra-file=${config.clientDefaults}`, `--socket=${config.socket}`] : [`--socket=${config.socket}`, '--user=root'];
+}
+
+/** Stops the local mariadbd (its stop command, else SHUTDOWN) and waits until its process is gone. */
+export async function stopMariadbd(config: AgentConfig): Promise<void> {
+  const pid = mariadbdPid(config);
+  if (pid === undefined) return;
+  if (config.stop) await run(config.stop[0], config.stop.slice(1));
+  else {
+    const conn = await localConnection(config);
+    await conn.query('SHUTDOWN').finally(() => conn.destroy());
+  }
+  for (let waited = 0; mariadbdPid(config) === pid; waited += 100) {
+    if (waited > STOP_SECONDS * 1000) throw new Error(`mariadbd (pid ${pid}) did not stop within ${STOP_SECONDS} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts the local mariadbd with its start command and waits until it answers on its socket. */
+export async function startMariadbd(config: AgentConfig): Promise<void> {
+  if (mariadbdPid(config) === undefined) {
+    const log = fs.openSync(path.join(config.workDir, 'mariadbd-start.log'), 'a');
+    spawn(config.start[0], config.start.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
+    fs.closeSync(log);
+  }
+  const deadline = Date.now() + START_SECONDS * 1000;
+  for (;;) {
+    try {
+      (await localConnection(config)).destroy();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`mariadbd did not answer on ${config.socket} within ${START_SECONDS} s: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
