@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { followOperation, requestAddServer, requestOperation, requestRejoin } from '../../client/operations';
+import { agentActivities } from '../../agent/activities';
 import { loadAgentConfig } from '../../agent/config';
+import { transferToken } from '../../agent/token';
+import { AGENT_PROTOCOL, type AddServerRequest } from '../../workflows/api';
+import { atEnd } from '../harness/cleanup';
 import { testAgents, TestAgents } from '../harness/agents';
 import { assertHealthy, conductorMemo, resetStack, startTestStack, TestStack, writeRows } from '../harness/stack';
 
@@ -33,18 +39,75 @@ const served = (i: number) => {
   return fs.existsSync(ledger) ? fs.readFileSync(ledger, 'utf8').trim().split('\n').length : 0;
 };
 
-test('server add --provision clone: copied from a replica by its agent, caught up, SECONDARY with every row', async () => {
+test('server add --provision clone of a server holding its own data: refused, nothing changed; with --reprovision: cloned from a replica, SECONDARY with every row', async () => {
   const joining = await stack.cluster.addServer();
+  const address = stack.cluster.addresses[joining];
   await agents.start(joining);
-  const result = await run(requestAddServer(stack.temporal.client, stack.name, {
-    address: stack.cluster.addresses[joining], provision: 'clone', status: 'SECONDARY', penalty: 0,
-  }));
+  await stack.cluster.sql(joining, 'CREATE DATABASE own; CREATE TABLE own.t (i INT PRIMARY KEY); INSERT INTO own.t VALUES (7)');
+  const view = (await conductorMemo(stack)).viewId;
+  const add = (extra: Partial<AddServerRequest> = {}) => run(requestAddServer(stack.temporal.client, stack.name, { address, provision: 'clone', status: 'SECONDARY', penalty: 0, ...extra }));
+  await assert.rejects(add({ donor: '127.0.0.1:1' }), /add refused: unknown donor 127\.0\.0\.1:1: not a server of this cluster/);
+  await assert.rejects(add(), new RegExp(`not provisioned, nothing changed: ${address} holds transactions no primary of this cluster wrote: .*; add it with --reprovision`));
+  assert.deepEqual(await stack.cluster.sql(joining, 'SELECT i FROM own.t'), [{ i: 7 }]);
+  assert.equal((await conductorMemo(stack)).viewId, view);
+
+  const result = await add({ reprovision: true });
   stack.cluster.adoptPids();
   assert.match(result.summary, /added as SECONDARY/);
   assert.equal(served(0), 0, 'the primary served no copy');
   assert.equal(served(1) + served(2), 1, 'one replica served one copy');
+  assert.deepEqual(await stack.cluster.sql(joining, "SHOW DATABASES LIKE 'own'"), []);
   await writeRows(stack, [4]);
-  await assertHealthy(stack, { viewId: 2, rows: [1, 2, 3, 4] });
+  await assertHealthy(stack, { viewId: view + 1, rows: [1, 2, 3, 4] });
+});
+
+test('a token replayed, a wrong token, another protocol: the donor\'s agent refuses with one line and serves nothing', async () => {
+  const donor = served(1) ? 1 : 2;
+  const config = loadAgentConfig(agents.configFile(donor));
+  const [used] = fs.readFileSync(path.join(config.workDir, 'served-transfers'), 'utf8').trim().split('\n');
+  const ask = async (request: object) => {
+    const socket = net.connect(config.transfer);
+    socket.write(`${JSON.stringify(request)}\n`);
+    let answer = '';
+    for await (const chunk of socket) answer += chunk;
+    return answer;
+  };
+  assert.match(await ask({ transferId: used, token: transferToken(config.keyFile, used), protocol: AGENT_PROTOCOL }), /^ERR transfer .* was served already: a token is good for one copy\n$/);
+  assert.match(await ask({ transferId: 'fresh', token: transferToken(config.keyFile, 'other'), protocol: AGENT_PROTOCOL }), /^ERR transfer fresh: the token is not the one the agents' key gives\n$/);
+  assert.match(await ask({ transferId: 'fresh', token: transferToken(config.keyFile, 'fresh'), protocol: AGENT_PROTOCOL + 1 }), /^ERR this agent speaks protocol/);
+  assert.equal(served(donor), 1);
+  await assert.rejects(agentActivities(config).agentStatus({ protocol: AGENT_PROTOCOL + 1 }), /speaks protocol 1, the task 2: run agents and workers of one release/);
+});
+
+test('disk too small for the copy: refused before anything is copied, the target untouched', async (t) => {
+  // A size-limited filesystem under the new server's directory, filled once its server runs to leave 5 MB free: a replica's copy does not fit.
+  const index = stack.cluster.servers.length;
+  const dir = path.join(stack.cluster.dir, 'servers', `s${index + 1}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=400m', 'tmpfs', dir]).status === 0;
+  if (mounted) atEnd(async () => void spawnSync('umount', ['-l', dir]));
+  const ballast = [1, 2].map((i) => path.join(stack.cluster.servers[i].dir, 'data', 'gtidflow-test-ballast'));
+  try {
+    const joining = await stack.cluster.addServer();
+    assert.equal(joining, index);
+    const free = () => fs.statfsSync(dir).bavail * fs.statfsSync(dir).bsize;
+    if (mounted) fs.writeFileSync(path.join(dir, 'filler'), Buffer.alloc(free() - 5 * 1024 * 1024));
+    else {
+      // No tmpfs mount allowed: the donors' data is made to look larger than this filesystem has free (a sparse file), the same check.
+      t.diagnostic('no tmpfs mount allowed here: a sparse file on the donors makes the copy too large instead');
+      for (const file of ballast) fs.closeSync(fs.openSync(file, 'w')), fs.truncateSync(file, free() * 2);
+    }
+    await agents.start(joining);
+    const view = (await conductorMemo(stack)).viewId;
+    await assert.rejects(run(requestAddServer(stack.temporal.client, stack.name, { address: stack.cluster.addresses[joining], provision: 'clone', status: 'SECONDARY', penalty: 0 })),
+      /MB free beside .*, a clone needs .* MB: nothing copied/);
+    assert.equal((await conductorMemo(stack)).viewId, view);
+    assert.ok(!fs.existsSync(path.join(dir, 'data.gtidflow-clone')), 'nothing staged');
+    assert.deepEqual(await stack.cluster.sql(joining, 'SELECT 1 AS up'), [{ up: 1 }]);
+    await stack.cluster.stop(joining);
+  } finally {
+    ballast.forEach((file) => fs.rmSync(file, { force: true }));
+  }
 });
 
 test('rejoin --reprovision of a diverged old primary: errant transactions saved to a file on its host, then cloned, every row and none of its own', async () => {
@@ -65,3 +128,4 @@ test('rejoin --reprovision of a diverged old primary: errant transactions saved 
   assert.deepEqual(rows, [1, 2, 3, 4]);
   assert.equal((await conductorMemo(stack)).servers.find((s) => s.address === oldPrimary)?.status, 'SECONDARY');
 });
+

@@ -8,6 +8,7 @@ import { catchUpWithPrimary } from './steps/catch-up';
 import { chooseDonor, provisionFrom } from './steps/provisioning';
 import { activity, PERSISTENT } from '../steps';
 import { since } from '../versions';
+import { gtidErrant } from '../logic/gtid';
 
 const CATCH_UP_SECONDS = 300;
 
@@ -40,8 +41,8 @@ export async function addServer(input: OperationInput<'addServer'>): Promise<Ope
   if (join.provision !== 'none') {
     const checked = since.provisioning();
     if (checked && !join.reprovision) {
-      const check = await activity('checkJoinable', `does ${address} hold transactions ${input.primary} lacks?`)({ address, access, source: input.primary });
-      if (!check.joinable) throw ApplicationFailure.nonRetryable(`${address} not provisioned, nothing changed: ${check.reason}; add it with --reprovision to replace its data`, 'Diverged');
+      const lost = await transactionsOnlyOn(input, address);
+      if (lost) throw ApplicationFailure.nonRetryable(`${address} not provisioned, nothing changed: ${lost}; add it with --reprovision to replace its data`, 'Diverged');
     }
     const donor = checked ? await chooseDonor(input, address, join.donor) : input.servers.find((s) => s.status === 'SECONDARY')?.address ?? input.primary;
     step(`provisioning ${address} from ${donor} (${join.provision})`);
@@ -62,6 +63,22 @@ export async function addServer(input: OperationInput<'addServer'>): Promise<Ope
   await route(input, input.primary, servers);
   await publishView(input, input.primary, servers);
   return { primary: input.primary, servers, summary: `${address} added as ${record.status}` };
+}
+
+/**
+ * What a copy onto `address` would destroy that the cluster does not hold:
+ * transactions the primary lacks (checkJoinable), or written by a server
+ * that was never a recorded primary (a MariaDB position alone does not
+ * show a new server's own writes, their seqs being lower). '' if none.
+ */
+async function transactionsOnlyOn(input: OperationInput<'addServer'>, address: string): Promise<string> {
+  const { access } = input.config;
+  const check = await activity('checkJoinable', `does ${address} hold transactions ${input.primary} lacks?`)({ address, access, source: input.primary });
+  if (!check.joinable) return check.reason;
+  if (!input.primaries) return '';
+  const state = await activity('getServerState', `history of ${address}`)({ address, access });
+  const errant = gtidErrant(state.flavor, state.history, input.primaries);
+  return errant && `${address} holds transactions no primary of this cluster wrote: ${errant}`;
 }
 
 /** Removes a replica: out of routing, replication stopped (if it answers), gone from the view. */

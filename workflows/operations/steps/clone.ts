@@ -21,12 +21,12 @@ export async function cloneThroughAgents(input: OperationContext, target: string
   await agentActivity(target, 'checkCloneRoom', `room on ${target} for ${mb(donorStatus.dataBytes)}`)({ ...task, bytes: donorStatus.dataBytes });
   step(`cloning ${donor} onto ${target}: copying ${mb(donorStatus.dataBytes)}`);
   await agentActivity(target, 'receiveClone', `copy ${donor} onto ${target}`, {
-    startToCloseTimeout: '6 hours', heartbeatTimeout: '15 seconds', scheduleToStartTimeout: '15 seconds', retry: { initialInterval: '1 second', maximumAttempts: 5 },
+    startToCloseTimeout: '6 hours', heartbeatTimeout: '5 seconds', scheduleToStartTimeout: '15 seconds', retry: { initialInterval: '1 second', maximumAttempts: 5 },
   })({ ...task, cloneId, donor: donorStatus.transfer, expectedBytes: donorStatus.dataBytes });
   step(`cloning ${donor} onto ${target}: preparing the copy`);
-  await agentActivity(target, 'prepareClone', `prepare the copy on ${target}`, { startToCloseTimeout: '2 hours', heartbeatTimeout: '15 seconds', retry: { maximumAttempts: 3 } })({ ...task, cloneId });
+  await agentActivity(target, 'prepareClone', `prepare the copy on ${target}`, { startToCloseTimeout: '2 hours', heartbeatTimeout: '5 seconds', retry: { maximumAttempts: 3 } })({ ...task, cloneId });
   step(`cloning ${donor} onto ${target}: swapping it in and restarting mariadbd`);
-  const { gtid } = await agentActivity(target, 'installClone', `swap the copy in on ${target}`, { startToCloseTimeout: '10 minutes', retry: { initialInterval: '1 second', maximumAttempts: 5 } })({ ...task, cloneId });
+  const { gtid } = await agentActivity(target, 'installClone', `swap the copy in on ${target}`, { startToCloseTimeout: '10 minutes', heartbeatTimeout: '5 seconds', retry: { initialInterval: '1 second', maximumAttempts: 5 } })({ ...task, cloneId });
   await activity('adoptClonePosition', `${target} takes the copy's position ${gtid}`)({ address: target, access: input.config.access, gtid });
 }
 
