@@ -47,11 +47,44 @@ export async function createAccounts(port: number, accounts: LocalAccounts): Pro
   }
 }
 
+/** Where server i (from 0) of a local cluster keeps its datadir, pid file and logs. */
+export const localServerDir = (dir: string, i: number) => path.join(dir, `s${i + 1}`);
+
+/**
+ * The pid of the mariadbd running on a local server's datadir: the one
+ * recorded when it still runs, else the one its pid file names (a host
+ * agent stops and starts mariadbd when it installs a clone, so the recorded
+ * one may be gone while the server runs). Either must be a mariadbd of
+ * this datadir: a pid another program, or another server, got since is not.
+ */
+export function runningServerPid(serverDir: string, recorded: number | undefined): number | undefined {
+  const pidFile = path.join(serverDir, 'mariadbd.pid');
+  const ours = (pid: number | undefined) => {
+    if (!pid || !isMariadbRunning(pid)) return false;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      return false;
+    }
+    // A leader thread that exited already has no command line: isMariadbRunning said it still is ours.
+    return argv.length <= 1 || argv.includes(`--pid-file=${pidFile}`);
+  };
+  if (ours(recorded)) return recorded;
+  let written: number | undefined;
+  try {
+    written = Number(fs.readFileSync(pidFile, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+  return ours(written) ? written : undefined;
+}
+
 export interface LocalClusterLayout {
   dir: string;
   ports: number[];
   accounts: LocalAccounts;
-  /** Pids of servers already running from an earlier start: those are kept, not started again. */
+  /** Pids of servers already running from an earlier start: those are kept, not started again (so is one its pid file names). */
   pids?: (number | undefined)[];
 }
 
@@ -66,9 +99,9 @@ export interface LocalClusterLayout {
 export async function startLocalCluster(layout: LocalClusterLayout): Promise<LocalMariadb[]> {
   const fresh = !fs.existsSync(path.join(layout.dir, 'bootstrapped'));
   const servers = await Promise.all(layout.ports.map((port, i) => {
-    const dir = path.join(layout.dir, `s${i + 1}`);
-    const pid = layout.pids?.[i];
-    return pid && isMariadbRunning(pid)
+    const dir = localServerDir(layout.dir, i);
+    const pid = runningServerPid(dir, layout.pids?.[i]);
+    return pid
       ? { port, serverId: i + 1, dir, pid, socket: socketPath(port) }
       : startMariadb(dir, port, i + 1);
   }));

@@ -1,14 +1,17 @@
 import { isHaproxyRunning, stopHaproxy } from '../local/haproxy';
-import { isMariadbRunning, stopMariadb } from '../local/mariadb';
+import { stopMariadb } from '../local/mariadb';
 import { isRunning, stopProcess } from '../local/processes';
 import { isTemporalRunning, stopTemporal } from '../local/temporal';
 import { loadState, saveState } from './state';
+import { agentConfigFile, serverPid } from './status';
 
 /**
  * Stops every process the sandbox started and returns once each is gone
  * (every thread of it exited, so its ports and files are free for the next
  * `up`); data stays. Each gets SIGTERM, then SIGKILL after its grace period
- * (processes.ts stopProcess): bounded. The worker goes first, Temporal last.
+ * (processes.ts stopProcess): bounded. The host agents go first (none
+ * restarts a server after that), then the worker, Temporal last; a server
+ * is stopped by the pid its pid file names when an agent restarted it.
  * One that outlives even SIGKILL is named in the error, after the others
  * were stopped; its pid stays recorded, so `status` still shows it.
  */
@@ -28,10 +31,17 @@ export async function sandboxDown(): Promise<string[]> {
     }
   };
   const { worker, haproxy, temporal } = state;
+  await Promise.all(state.servers.map(async ({ agent }, i) => {
+    if (!agent) return;
+    const mark = agentConfigFile(i);
+    if (await stop(`agent ${agent.pid}`, agent.pid, isRunning(agent.pid, mark), (pid) => stopProcess(pid, mark))) agent.pid = undefined;
+  }));
   if (await stop(`worker ${worker.pid}`, worker.pid, isRunning(worker.pid, 'gtidflow.js'), (pid) => stopProcess(pid, 'gtidflow.js'))) worker.pid = undefined;
   if (await stop(`haproxy ${haproxy.pid}`, haproxy.pid, isHaproxyRunning(haproxy.pid), stopHaproxy)) haproxy.pid = undefined;
-  await Promise.all(state.servers.map(async (server) => {
-    if (await stop(`mariadbd ${server.pid} (port ${server.port})`, server.pid, isMariadbRunning(server.pid), stopMariadb)) server.pid = undefined;
+  await Promise.all(state.servers.map(async (server, i) => {
+    const pid = serverPid(state, i);
+    if (pid) server.pid = pid;
+    if (await stop(`mariadbd ${pid ?? server.pid} (port ${server.port})`, pid, pid !== undefined, stopMariadb)) server.pid = undefined;
   }));
   if ('port' in temporal && (await stop(`temporal ${temporal.pid}`, temporal.pid, isTemporalRunning(temporal.pid), stopTemporal))) temporal.pid = undefined;
   saveState(state);

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 export interface SandboxState {
   cluster: string;
   temporal: { port: number; uiPort: number; pid?: number } | { external: string };
-  servers: { port: number; pid?: number }[];
+  /** Each server and the host agent beside it (`agent` absent in a state from before agents: the next `up` adds it). */
+  servers: { port: number; pid?: number; agent?: { transferPort: number; pid?: number } }[];
   haproxy: { writerPort: number; readerPort: number; pid?: number };
   worker: { pid?: number };
 }
@@ -28,6 +29,8 @@ export function saveState(state: SandboxState): void {
 
 export const paths = {
   servers: () => path.join(stateDir(), 'servers'),
+  /** The key the sandbox's agents share (agent/token.ts). */
+  agentKey: () => path.join(stateDir(), 'agent.key'),
   secrets: () => path.join(stateDir(), 'secrets'),
   clusters: () => path.join(stateDir(), 'clusters'),
   temporalDb: () => path.join(stateDir(), 'temporal.sqlite'),

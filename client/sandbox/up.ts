@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
+import { ensureAgentKey, startLocalAgent, writeLocalAgentConfig } from '../local/agent';
 import { accessOf, address, localAccounts, startLocalCluster } from '../local/cluster';
+import type { LocalMariadb } from '../local/mariadb';
 import { startHaproxy, isHaproxyRunning } from '../local/haproxy';
 import { freePort, isPortFree, sleep } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
@@ -15,6 +17,7 @@ import { readMemo } from '../memo';
 import type { ClusterSpec } from '../spec';
 import { loadState, paths, SandboxState, saveState, stateDir } from './state';
 import { sandboxEndpoints, SandboxEndpoints } from './endpoints';
+import { agentConfigFile } from './status';
 import { waitForWorker } from './worker-ready';
 
 const CLUSTER = 'sandbox';
@@ -30,7 +33,7 @@ async function newState(servers: number): Promise<SandboxState> {
   return {
     cluster: CLUSTER,
     temporal: external ? { external } : { port: await preferPort(7233), uiPort: await preferPort(8233) },
-    servers: await Promise.all(Array.from({ length: servers }, async () => ({ port: await freePort() }))),
+    servers: await Promise.all(Array.from({ length: servers }, async () => ({ port: await freePort(), agent: { transferPort: await freePort() } }))),
     haproxy: { writerPort: await freePort(), readerPort: await freePort() },
     worker: {},
   };
@@ -38,15 +41,16 @@ async function newState(servers: number): Promise<SandboxState> {
 
 /**
  * Brings the sandbox up, starting only what is not running: Temporal dev
- * server, the MariaDB servers of cluster "sandbox", HAProxy, the worker.
+ * server, the MariaDB servers of cluster "sandbox", HAProxy, the worker,
+ * a host agent beside each server.
  */
 export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpoints> {
-  let state = loadState();
-  if (state && state.servers.length !== opts.servers) {
-    throw new Error(`the sandbox in ${stateDir()} has ${state.servers.length} servers, not ${opts.servers}: ` +
+  const loaded = loadState();
+  if (loaded && loaded.servers.length !== opts.servers) {
+    throw new Error(`the sandbox in ${stateDir()} has ${loaded.servers.length} servers, not ${opts.servers}: ` +
       `"gtidflow sandbox down" and remove ${stateDir()} to make a new one`);
   }
-  state ??= await newState(opts.servers);
+  const state = loaded ?? (await newState(opts.servers));
   saveState(state);
 
   const temporal = state.temporal;
@@ -62,7 +66,7 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
   const servers = await startLocalCluster({
     dir: paths.servers(), ports: state.servers.map((s) => s.port), accounts, pids: state.servers.map((s) => s.pid),
   });
-  state.servers = servers.map((s) => ({ port: s.port, pid: s.pid }));
+  servers.forEach((s, i) => (state.servers[i].pid = s.pid));
   saveState(state);
   // The router starts pointing where the conductor last routed (a new sandbox: where it will); then the conductor moves it.
   const recorded = await recordedRoles(client);
@@ -84,18 +88,50 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
 
   const spec = writeClusterSpec(servers.map((s) => address(s)), primary, accounts);
 
+  const env = { ...process.env, TEMPORAL_ADDRESS: settings.address, TEMPORAL_NAMESPACE: settings.namespace };
   if (!isRunning(state.worker.pid, WORKER_MARK)) {
     const cli = path.join(__dirname, '..', 'gtidflow.js');
-    const env = { ...process.env, TEMPORAL_ADDRESS: settings.address, TEMPORAL_NAMESPACE: settings.namespace };
     state.worker.pid = startDetached(process.execPath, [cli, 'worker'], paths.log('worker'), env).pid;
     saveState(state);
   }
-  await waitForWorker(client, TASK_QUEUE, state.worker.pid!, paths.log('worker'));
+  const keyFile = ensureAgentKey(paths.agentKey());
+  await Promise.all([
+    waitForWorker(client, TASK_QUEUE, state.worker.pid!, paths.log('worker')),
+    ...servers.map((server, i) => ensureAgent(state, i, server, keyFile, env)),
+  ]);
   // Registration bootstraps a new cluster; a registered one is checked (and repaired) by a health round now.
   const { created } = await applyCluster(client, spec);
   if (!created) await healthRoundNow(client, CLUSTER);
   await client.connection.close();
   return sandboxEndpoints(state, accounts);
+}
+
+/**
+ * Starts the host agent of server i unless it runs, and resolves once it
+ * polls its task queue (host:<server>). Its transfer port is the one kept
+ * in the state, another free one if something else took it meanwhile
+ * (nothing records it: the workflows ask the agent where it serves).
+ */
+async function ensureAgent(state: SandboxState, i: number, server: LocalMariadb, keyFile: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const entry = state.servers[i];
+  const configFile = agentConfigFile(i);
+  if (entry.agent && isRunning(entry.agent.pid, configFile)) return;
+  let transferPort = entry.agent?.transferPort;
+  if (!transferPort || !(await isPortFree(transferPort))) transferPort = await freePort();
+  if (writeLocalAgentConfig(server, keyFile, transferPort) !== configFile) throw new Error(`the agent config of ${address(server)} is not ${configFile}`);
+  const log = paths.log(`agent-${server.port}`);
+  const from = fs.existsSync(log) ? fs.statSync(log).size : 0;
+  const { pid } = startLocalAgent(configFile, log, env);
+  entry.agent = { transferPort, pid };
+  saveState(state);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const output = fs.readFileSync(log).subarray(from).toString();
+    if (output.includes(' polling ')) return;
+    if (!isRunning(pid, configFile)) throw new Error(`the agent of ${address(server)} exited: ${output.trim().split('\n').slice(-3).join(' ')}; see ${log}`);
+    if (Date.now() > deadline) throw new Error(`the agent of ${address(server)} did not poll its task queue within 60 s; see ${log}`);
+    await sleep(100);
+  }
 }
 
 /** Runs a health round now (through the cluster's schedule) and waits until the conductor has recorded it. */
@@ -131,6 +167,8 @@ function writeClusterSpec(servers: string[], primary: string, accounts: ReturnTy
     servers: servers.map((a) => ({ address: a, status: a === primary ? 'PRIMARY' : 'SECONDARY', penalty: 0 })),
     credentials: { admin: access.admin, replication: access.replication } as ClusterSpec['credentials'],
     router: { haproxy: { adminSocket: paths.haproxySocket(), writerBackend: 'writer', readerBackend: 'reader' } },
+    // A host agent runs beside every server: clones are physical (README: Host agents).
+    agents: true,
   };
   fs.mkdirSync(paths.clusters(), { recursive: true });
   fs.writeFileSync(path.join(paths.clusters(), `${CLUSTER}.yaml`), toYaml(spec));
