@@ -99,7 +99,7 @@ test('version names this build, and the sandbox\'s worker polling with the same 
   assert.equal(text.stdout.split('\n')[0], `gtidflow ${build}`);
 });
 
-test('up again on a running sandbox starts only what is missing (a killed worker comes back)', async () => {
+test('up again on a running sandbox starts only what is missing (a killed worker comes back; the agents stay)', async () => {
   const before = JSON.parse((await gtidflow(['sandbox', 'status', '--json'], env)).stdout) as SandboxProcess[];
   const worker = before.find((p) => p.role === 'worker')!;
   process.kill(worker.pid!, 'SIGKILL');
@@ -108,7 +108,7 @@ test('up again on a running sandbox starts only what is missing (a killed worker
   const after = JSON.parse((await gtidflow(['sandbox', 'status', '--json'], env)).stdout) as SandboxProcess[];
   assert.ok(after.every((p) => p.running), JSON.stringify(after));
   assert.notEqual(after.find((p) => p.role === 'worker')!.pid, worker.pid);
-  for (const role of ['temporal', 'mariadb', 'haproxy'] as const) {
+  for (const role of ['temporal', 'mariadb', 'haproxy', 'agent'] as const) {
     assert.deepEqual(after.filter((p) => p.role === role).map((p) => p.pid), before.filter((p) => p.role === role).map((p) => p.pid));
   }
 });
