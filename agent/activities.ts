@@ -177,13 +177,13 @@ function writeMarker(dir: string, name: string, content: Record<string, unknown>
   fs.renameSync(`${file}.tmp`, file);
 }
 
-/** Sizes of the files a physical copy takes: everything but binlogs and relay logs. */
+/** Sizes of the files a physical copy takes: everything but binlogs, relay logs and the redo log (mariadb-backup copies its records, not the file). */
 function copiedBytes(dir: string): number {
   let total = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) total += copiedBytes(file);
-    else if (entry.isFile() && !/^(binlog|relay-bin|.*-bin)\.(\d+|index)$/.test(entry.name)) total += fs.statSync(file).size;
+    else if (entry.isFile() && !/^((binlog|relay-bin|.*-bin)\.(\d+|index)|ib_logfile\d+)$/.test(entry.name)) total += fs.statSync(file).size;
   }
   return total;
 }

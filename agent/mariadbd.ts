@@ -18,7 +18,11 @@ export function mariadbdPid(config: AgentConfig): number | undefined {
     return undefined;
   }
   try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'mariadbd' ? pid : undefined;
+    if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'mariadbd') return undefined;
+    // A stale pid file's pid may now be another server's on this host: one started with a datadir names it.
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const datadir = args.find((a) => a.startsWith('--datadir='))?.slice('--datadir='.length);
+    return datadir === undefined || path.resolve(datadir) === config.datadir ? pid : undefined;
   } catch {
     return undefined;
   }

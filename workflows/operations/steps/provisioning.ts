@@ -25,7 +25,10 @@ export async function chooseDonor(input: OperationContext, target: string, named
  * script, MySQL's CLONE). `label` names the copy within the operation.
  */
 export async function provisionFrom(input: OperationContext, target: string, donor: string, method: ProvisionMethod, label: string, step: (s: string) => void): Promise<void> {
-  if (method === 'clone' && input.config.agents) return cloneThroughAgents(input, target, donor, label, step);
+  // The agents copy with mariadb-backup: a MySQL cluster's clone is its CLONE INSTANCE, agents or not.
+  if (method === 'clone' && input.config.agents && (await activity('getServerState', `flavor of ${donor}`)({ address: donor, access: input.config.access })).flavor === 'mariadb') {
+    return cloneThroughAgents(input, target, donor, label, step);
+  }
   await activity('provision', `copy ${donor} onto ${target}`, { startToCloseTimeout: '6 hours', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 3 } })(
     { address: target, access: input.config.access, source: donor, method });
 }
