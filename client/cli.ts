@@ -9,7 +9,7 @@ import { loadState } from './sandbox/state';
 import { temporalSettings } from './settings';
 
 const USAGE = `usage: gtidflow <command>
-  sandbox up [--servers N] [--json]   start the local sandbox (Temporal, MariaDB cluster "sandbox", HAProxy, worker)
+  sandbox up [--servers N] [--json]   start the local sandbox (Temporal, MariaDB cluster "sandbox", HAProxy, worker, agents)
   sandbox down                        stop every process of the sandbox (data is kept)
   sandbox status [--json]             the sandbox's processes, roles and pids
   inspect <cluster> [--json]          read every server of a cluster through a workflow
