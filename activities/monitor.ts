@@ -4,7 +4,7 @@ import type { Warning, WarningCode } from '../workflows/logic/warnings';
 import { heartbeat, throwIfCancelled } from './context';
 import type { Access } from './db/connection';
 import { HeldSession } from './held-session';
-import { probeServer } from './server-state';
+import { probeServer, type ServerState, type UnreachableServer } from './server-state';
 import { failureDetected, replicationLag } from './metrics';
 
 export interface MonitorArgs {
@@ -19,6 +19,11 @@ export interface MonitorArgs {
   threshold: number;
   /** A warning the cluster already shows: not reported again while it lasts. */
   knownWarning?: WarningCode;
+  /**
+   * What the primary's host agent said (mariadbd gone or restarted): then
+   * this call does not watch, it confirms once (confirmAgentReport) and returns.
+   */
+  agentReport?: string;
 }
 
 export type MonitorEvent =
@@ -27,14 +32,18 @@ export type MonitorEvent =
   | { kind: 'warning-cleared' }
   | { kind: 'faulty-writable'; address: string };
 
+/** What monitorPrimary answers: an event, or (only when asked to confirm an agent's report) why the report is not a death. */
+export type MonitorResult = MonitorEvent | { kind: 'agent-report-unconfirmed'; reason: string };
+
 /**
  * Watches one cluster's primary until something needs a decision, then
  * returns it: the primary dead by quorum (safety rule 1), the manager alone
  * cut off (a warning), a warning gone, or a FAULTY server writable again.
  * Runs for as long as nothing happens, heartbeating each round.
  */
-export async function monitorPrimary(args: MonitorArgs): Promise<MonitorEvent> {
+export async function monitorPrimary(args: MonitorArgs): Promise<MonitorResult> {
   const probeAccess = { ...args.access, connectTimeoutMs: Math.max(200, Math.floor(args.intervalMs * 0.8)) };
+  if (args.agentReport !== undefined) return confirmAgentReport({ ...args, agentReport: args.agentReport }, probeAccess);
   const session = new HeldSession(args.primary, probeAccess);
   try {
     return await watch(args, probeAccess, session);
@@ -95,6 +104,41 @@ async function confirmRefused(args: MonitorArgs, access: Access, failures: numbe
   }
 }
 
+/**
+ * The primary's host agent says mariadbd is gone (or was replaced): as
+ * good a sign that the process died as a refused connection, so the
+ * threshold of failed probes is not waited for. The meaning of safety
+ * rule 1 stays: dead only if the manager's own probe fails too (a primary
+ * that answers the manager is alive, whatever its agent reads in a pid
+ * file) and a strict majority of the reachable replicas lost it, asked
+ * every few ms for up to one probe interval, as after a refused probe.
+ * The agent never decides alone, nor with the replicas against the manager.
+ */
+async function confirmAgentReport(args: MonitorArgs & { agentReport: string }, access: Access): Promise<MonitorResult> {
+  const started = Date.now();
+  const deadline = started + args.intervalMs;
+  let probe: ServerState | UnreachableServer | undefined;
+  void probeServer({ address: args.primary, access }).then((answer) => (probe = answer));
+  for (;;) {
+    // The replicas are judged on what they say after the probe's answer was in.
+    const answered = probe;
+    if (answered?.reachable) return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but the primary answered the manager's probe` };
+    // Connected but not answering (queries have no timeout): a process that took a connection is not gone.
+    if (!answered && Date.now() >= deadline + args.intervalMs) return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but the manager's probe hangs` };
+    const replicas = await replicaViews(args, access);
+    // The refused form of the quorum (logic/quorum.ts): a strict majority at once, no threshold.
+    const { verdict } = judgePrimary({ probeFailures: 1, threshold: Number.POSITIVE_INFINITY, refused: true, replicas, heartbeatTimeoutSeconds: Infinity });
+    if (answered && (verdict === 'dead' || Date.now() >= deadline)) {
+      const witnesses = replicas.filter((r) => r.reachable);
+      const tally = `${witnesses.filter((r) => !r.ioRunning).length} of ${witnesses.length} reachable replica(s) lost it`;
+      if (verdict !== 'dead') return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but only ${tally}` };
+      return { kind: 'primary-dead', reason: `${args.agentReport}, the manager's probe failed too (${answered.error}) and ${tally}`, detectedAfterMs: Date.now() - started };
+    }
+    heartbeat();
+    await sleep(REFUSED_RETRY_MS);
+  }
+}
+
 /** Every few rounds: replication lag for the metrics, and any FAULTY server that is writable again. */
 async function slowerChecks(args: MonitorArgs, access: Access): Promise<string | undefined> {
   // A heartbeat after each probe: several hung servers in a row must not look like a dead worker.
@@ -112,14 +156,18 @@ async function slowerChecks(args: MonitorArgs, access: Access): Promise<string |
 }
 
 /** Each replica's view of the primary: lost when its IO thread is not streaming from it. */
-async function askReplicas(args: MonitorArgs, access: Access, failures: number, refused: boolean): Promise<QuorumResult> {
-  const replicas: ReplicaView[] = await Promise.all(args.replicas.map(async (address) => {
+function replicaViews(args: MonitorArgs, access: Access): Promise<ReplicaView[]> {
+  return Promise.all(args.replicas.map(async (address) => {
     const state = await probeServer({ address, access });
     if (!state.reachable) return { address, reachable: false, ioRunning: false };
     const r = state.replication;
     const fromPrimary = r !== null && sourceAddress(r) === args.primary;
     return { address, reachable: true, ioRunning: fromPrimary && r.ioRunning };
   }));
+}
+
+async function askReplicas(args: MonitorArgs, access: Access, failures: number, refused: boolean): Promise<QuorumResult> {
+  const replicas = await replicaViews(args, access);
   // MariaDB 10.11 shows no age of the last event: a silent primary shows as an IO thread that
   // reconnects after slave_net_timeout, which the replication heartbeat keeps to seconds.
   return judgePrimary({ probeFailures: failures, threshold: args.threshold, refused, replicas, heartbeatTimeoutSeconds: Infinity });

@@ -80,6 +80,27 @@ export function agentActivities(config: AgentConfig) {
       };
     },
 
+    /**
+     * The monitor's third vantage point (workflows/detection.ts): returns as
+     * soon as mariadbd's pid differs from `pid` (null: not running), checked
+     * every 250 ms, heartbeating. Without `pid`, from the one running when
+     * the task starts, or at once when none runs. Only a hint: the monitor
+     * still asks the replicas and probes the primary before any failover.
+     */
+    async watchMariadbd(task: AgentTask & { pid?: number | null }): Promise<{ was: number | null; pid: number | null }> {
+      refuseOtherProtocol(task);
+      const ctx = Context.current();
+      const now = () => mariadbdPid(config) ?? null;
+      const was = task.pid === undefined ? now() : task.pid;
+      if (task.pid === undefined && was === null) return { was, pid: null };
+      for (;;) {
+        const pid = now();
+        if (pid !== was) return { was, pid };
+        ctx.heartbeat({ pid });
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, 250)), ctx.cancelled]);
+      }
+    },
+
     /** Refuses a clone that could not fit, before anything is copied. */
     async checkCloneRoom(task: AgentTask & { bytes: number }): Promise<{ freeBytes: number; needBytes: number }> {
       refuseOtherProtocol(task);

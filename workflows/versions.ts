@@ -23,4 +23,10 @@ export const since = {
    * errant transactions are saved first (operations/steps/provisioning.ts).
    */
   provisioning: () => patched('0.3.0-provisioning'),
+  /**
+   * 0.3.0: with host agents, the watch also asks the primary's agent whether
+   * mariadbd still runs; its word makes the monitor confirm at once
+   * (workflows/detection.ts). Asked only when the cluster has agents.
+   */
+  agentWatch: () => patched('0.3.0-agent-watch'),
 };
