@@ -9,7 +9,7 @@ import { loadState } from './sandbox/state';
 import { temporalSettings } from './settings';
 
 const USAGE = `usage: gtidflow <command>
-  sandbox up [--servers N] [--json]   start the local sandbox (Temporal, MariaDB cluster "sandbox", HAProxy, worker, agents)
+  sandbox up [--servers N] [--clusters N] [--json]   start the local sandbox (Temporal, MariaDB clusters "sandbox", "sandbox-2"…, HAProxy, worker, agents)
   sandbox down                        stop every process of the sandbox (data is kept)
   sandbox status [--json]             the sandbox's processes, roles and pids
   inspect <cluster> [--json]          read every server of a cluster through a workflow
@@ -107,13 +107,18 @@ const load = {
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   async sandbox(args) {
-    const { values, positionals } = options(args, { servers: { type: 'string' }, json: { type: 'boolean' } });
+    const { values, positionals } = options(args, { servers: { type: 'string' }, clusters: { type: 'string' }, json: { type: 'boolean' } });
     const [sub, ...rest] = positionals;
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
     if (sub === 'up') {
       const servers = Number(values.servers ?? 3);
       if (!Number.isInteger(servers) || servers < 1 || servers > 9) throw new UsageError(`--servers must be a whole number from 1 to 9, not "${values.servers}"`);
-      const endpoints = await load.sandboxUp().sandboxUp({ servers });
+      // No --clusters: a new sandbox has one, an existing one what it was made with.
+      const clusters = values.clusters === undefined ? undefined : Number(values.clusters);
+      if (clusters !== undefined && (!Number.isInteger(clusters) || clusters < 1 || clusters > 9)) {
+        throw new UsageError(`--clusters must be a whole number from 1 to 9, not "${values.clusters}"`);
+      }
+      const endpoints = await load.sandboxUp().sandboxUp({ servers, clusters });
       print(endpoints, Boolean(values.json), () => [
         `Temporal   ${endpoints.temporal.address}   Web UI ${endpoints.temporal.ui ?? '(external server)'}`,
         ...endpoints.clusters.map((c) => `cluster ${c.name}: writer ${c.writer.host}:${c.writer.port}, reader ${c.reader.host}:${c.reader.port}, servers ${c.servers.map((s) => `${s.host}:${s.port}`).join(' ')}`),
@@ -125,8 +130,10 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       console.log(stopped.length ? `stopped ${stopped.join(', ')}` : 'nothing was running');
     } else if (sub === 'status') {
       const processes = load.sandboxStatus().sandboxStatus();
+      // Several clusters: each server's and agent's line ends with its cluster.
+      const several = new Set(processes.map((p) => p.cluster).filter(Boolean)).size > 1;
       print(processes, Boolean(values.json), () =>
-        processes.length ? processes.map((p) => `${p.role.padEnd(8)} ${String(p.pid ?? '-').padEnd(8)} ${p.running ? 'running' : 'stopped'} ${p.address ?? ''}`.trimEnd()).join('\n') : 'no sandbox here');
+        processes.length ? processes.map((p) => `${p.role.padEnd(8)} ${String(p.pid ?? '-').padEnd(8)} ${p.running ? 'running' : 'stopped'} ${p.address ?? ''}${several ? ` ${p.cluster ?? ''}` : ''}`.trimEnd()).join('\n') : 'no sandbox here');
     } else {
       throw new UsageError(sub ? `unknown sandbox command "${sub}"` : 'sandbox needs a command: up, down or status');
     }

@@ -28,8 +28,10 @@ export const address = (server: { port: number }) => `127.0.0.1:${server.port}`;
 
 /**
  * The same accounts on every server, kept out of the binlog so no server
- * holds a transaction the others lack. `app` has no SUPER and no READ ONLY
- * ADMIN, so read_only really stops it.
+ * holds a transaction the others lack. `app` may use every database whose
+ * name starts with `app` (`app`, `app2`, … : it may create them too), and
+ * nothing global: no SUPER and no READ ONLY ADMIN, so read_only really
+ * stops it.
  */
 export async function createAccounts(port: number, accounts: LocalAccounts): Promise<void> {
   const conn = await rootConnection(port);
@@ -41,7 +43,8 @@ export async function createAccounts(port: number, accounts: LocalAccounts): Pro
     await q("CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", [accounts.replication.user, readPassword(accounts.replication)]);
     await q("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ?@'%'", [accounts.replication.user]);
     await q("CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", [accounts.app.user, readPassword(accounts.app)]);
-    await q("GRANT ALL PRIVILEGES ON app.* TO ?@'%'", [accounts.app.user]);
+    // A LIKE pattern: `_` would match any one character too, so the name holds none.
+    await q("GRANT ALL PRIVILEGES ON `app%`.* TO ?@'%'", [accounts.app.user]);
   } finally {
     await conn.end();
   }
@@ -86,6 +89,10 @@ export interface LocalClusterLayout {
   accounts: LocalAccounts;
   /** Pids of servers already running from an earlier start: those are kept, not started again (so is one its pid file names). */
   pids?: (number | undefined)[];
+  /** Each server's server_id (default 1, 2, …): unique across every cluster that may ever replicate from another. */
+  serverIds?: number[];
+  /** The cluster's GTID domain (default 0): one per cluster when several run side by side. */
+  gtidDomainId?: number;
 }
 
 /**
@@ -100,10 +107,11 @@ export async function startLocalCluster(layout: LocalClusterLayout): Promise<Loc
   const fresh = !fs.existsSync(path.join(layout.dir, 'bootstrapped'));
   const servers = await Promise.all(layout.ports.map((port, i) => {
     const dir = localServerDir(layout.dir, i);
+    const serverId = layout.serverIds?.[i] ?? i + 1;
     const pid = runningServerPid(dir, layout.pids?.[i]);
     return pid
-      ? { port, serverId: i + 1, dir, pid, socket: socketPath(port) }
-      : startMariadb(dir, port, i + 1);
+      ? { port, serverId, dir, pid, socket: socketPath(port) }
+      : startMariadb(dir, port, serverId, [], layout.gtidDomainId);
   }));
   if (fresh) {
     for (const server of servers) {

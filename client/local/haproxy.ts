@@ -12,24 +12,37 @@ export interface HaproxyBackendServer {
   enabled: boolean;
 }
 
-export interface HaproxyLayout {
-  adminSocket: string;
+/** One cluster's endpoints: every server is in both backends; `enabled` says which start in rotation. */
+export interface HaproxyEndpoints {
   writerPort: number;
   readerPort: number;
-  /** Every server is in both backends; `enabled` says which start in rotation. */
   writer: HaproxyBackendServer[];
   reader: HaproxyBackendServer[];
+}
+
+/** Another cluster's endpoints on the same HAProxy, its frontends and backends named as given. */
+export interface HaproxyCluster extends HaproxyEndpoints {
+  writerName: string;
+  readerName: string;
+}
+
+/** The first cluster's frontends and backends are `writer` and `reader`; `more` clusters' are their own. */
+export interface HaproxyLayout extends HaproxyEndpoints {
+  adminSocket: string;
+  more?: HaproxyCluster[];
 }
 
 /**
  * HAProxy in TCP mode: the writer backend has exactly the servers gtidflow
  * enables (no health check: which server is the writer is gtidflow's
  * decision, never the proxy's), the reader backend round-robins over
- * replicas with a TCP check so a dead replica drops out by itself.
+ * replicas with a TCP check so a dead replica drops out by itself. One
+ * pair per cluster.
  */
 export function haproxyConfig(layout: HaproxyLayout): string {
   const line = (s: HaproxyBackendServer, check: string) =>
     `  server ${s.name} 127.0.0.1:${s.port}${check}${s.enabled ? '' : ' disabled'}`;
+  const clusters: HaproxyCluster[] = [{ ...layout, writerName: 'writer', readerName: 'reader' }, ...(layout.more ?? [])];
   return [
     'global',
     `  stats socket ${layout.adminSocket} mode 600 level admin`,
@@ -39,17 +52,19 @@ export function haproxyConfig(layout: HaproxyLayout): string {
     '  timeout connect 1s',
     '  timeout client 1h',
     '  timeout server 1h',
-    'frontend writer',
-    `  bind 127.0.0.1:${layout.writerPort}`,
-    '  default_backend writer',
-    'backend writer',
-    ...layout.writer.map((s) => line(s, '')),
-    'frontend reader',
-    `  bind 127.0.0.1:${layout.readerPort}`,
-    '  default_backend reader',
-    'backend reader',
-    '  balance roundrobin',
-    ...layout.reader.map((s) => line(s, ` ${READER_CHECK}`)),
+    ...clusters.flatMap((c) => [
+      `frontend ${c.writerName}`,
+      `  bind 127.0.0.1:${c.writerPort}`,
+      `  default_backend ${c.writerName}`,
+      `backend ${c.writerName}`,
+      ...c.writer.map((s) => line(s, '')),
+      `frontend ${c.readerName}`,
+      `  bind 127.0.0.1:${c.readerPort}`,
+      `  default_backend ${c.readerName}`,
+      `backend ${c.readerName}`,
+      '  balance roundrobin',
+      ...c.reader.map((s) => line(s, ` ${READER_CHECK}`)),
+    ]),
     '',
   ].join('\n');
 }
@@ -62,15 +77,21 @@ export function haproxyConfig(layout: HaproxyLayout): string {
  * started again on other free ports, three tries in all. The ports it
  * listens on are returned.
  */
-export async function startHaproxy(layout: HaproxyLayout, configFile: string, logFile: string): Promise<{ pid: number; writerPort: number; readerPort: number }> {
+export async function startHaproxy(layout: HaproxyLayout, configFile: string, logFile: string):
+  Promise<{ pid: number; writerPort: number; readerPort: number; more: { writerPort: number; readerPort: number }[] }> {
+  const ports = (c: HaproxyEndpoints) => ({ writerPort: c.writerPort, readerPort: c.readerPort });
   for (let attempt = 1; ; attempt++) {
     fs.writeFileSync(configFile, haproxyConfig(layout));
     fs.rmSync(layout.adminSocket, { force: true });
     const { pid } = startDetached(BINARY, ['-f', configFile], logFile);
-    if (await serving(pid, layout.adminSocket)) return { pid, writerPort: layout.writerPort, readerPort: layout.readerPort };
+    if (await serving(pid, layout.adminSocket)) return { pid, ...ports(layout), more: (layout.more ?? []).map(ports) };
     await stopHaproxy(pid);
-    if (attempt === 3) throw new Error(`haproxy did not start on 127.0.0.1:${layout.writerPort} and :${layout.readerPort}; see ${logFile}`);
-    layout = { ...layout, writerPort: await freePort(), readerPort: await freePort() };
+    if (attempt === 3) {
+      const all = [layout, ...(layout.more ?? [])].flatMap((c) => [c.writerPort, c.readerPort]);
+      throw new Error(`haproxy did not start on 127.0.0.1:${all.slice(0, -1).join(', :')} and :${all.at(-1)}; see ${logFile}`);
+    }
+    const fresh = async () => ({ writerPort: await freePort(), readerPort: await freePort() });
+    layout = { ...layout, ...(await fresh()), ...(layout.more && { more: await Promise.all(layout.more.map(async (c) => ({ ...c, ...(await fresh()) }))) }) };
   }
 }
 

@@ -17,11 +17,18 @@ export interface LocalMariadb {
 
 const SERVER_BINARY = 'mariadbd';
 
+/** The option setting a server's GTID domain; none for MariaDB's default, domain 0. */
+export const gtidDomainOption = (gtidDomainId?: number): string[] =>
+  gtidDomainId ? [`--gtid-domain-id=${gtidDomainId}`] : [];
+
 /**
  * The options every local server runs with: safe GTID replication
- * (DESIGN.md), small buffers so several fit on a test machine.
+ * (DESIGN.md), small buffers so several fit on a test machine. A cluster
+ * beside others on one machine runs its own GTID domain (`gtidDomainId`):
+ * two clusters' transactions in one domain break gtid_strict_mode once
+ * data flows between them.
  */
-export function serverOptions(dir: string, port: number, serverId: number): string[] {
+export function serverOptions(dir: string, port: number, serverId: number, gtidDomainId?: number): string[] {
   return [
     '--no-defaults',
     '--user=root',
@@ -32,6 +39,7 @@ export function serverOptions(dir: string, port: number, serverId: number): stri
     `--pid-file=${path.join(dir, 'mariadbd.pid')}`,
     `--log-error=${path.join(dir, 'error.log')}`,
     `--server-id=${serverId}`,
+    ...gtidDomainOption(gtidDomainId),
     `--report-host=127.0.0.1`,
     `--report-port=${port}`,
     '--log-bin=binlog',
@@ -93,13 +101,13 @@ export function templateDatadir(): string {
  * Starts a server in `dir` (made from the template if new) and waits until
  * it answers; `extraArgs` follow the usual options (a test's TLS files).
  */
-export async function startMariadb(dir: string, port: number, serverId: number, extraArgs: string[] = []): Promise<LocalMariadb> {
+export async function startMariadb(dir: string, port: number, serverId: number, extraArgs: string[] = [], gtidDomainId?: number): Promise<LocalMariadb> {
   const datadir = path.join(dir, 'data');
   if (!fs.existsSync(datadir)) {
     fs.mkdirSync(dir, { recursive: true });
     fs.cpSync(templateDatadir(), datadir, { recursive: true });
   }
-  const { pid } = startDetached(SERVER_BINARY, [...serverOptions(dir, port, serverId), ...extraArgs], path.join(dir, 'stdout.log'));
+  const { pid } = startDetached(SERVER_BINARY, [...serverOptions(dir, port, serverId, gtidDomainId), ...extraArgs], path.join(dir, 'stdout.log'));
   const server = { port, serverId, dir, pid, socket: socketPath(port) };
   await waitUntilAnswering(server);
   return server;

@@ -2,18 +2,18 @@ import { isHaproxyRunning, stopHaproxy } from '../local/haproxy';
 import { stopMariadb } from '../local/mariadb';
 import { isRunning, stopProcess } from '../local/processes';
 import { isTemporalRunning, stopTemporal } from '../local/temporal';
-import { loadState, saveState } from './state';
+import { loadState, sandboxClusters, saveState } from './state';
 import { agentConfigFile, serverPid } from './status';
 
 /**
- * Stops every process the sandbox started and returns once each is gone
- * (every thread of it exited, so its ports and files are free for the next
- * `up`); data stays. Each gets SIGTERM, then SIGKILL after its grace period
- * (processes.ts stopProcess): bounded. The host agents go first (none
- * restarts a server after that), then the worker, Temporal last; a server
- * is stopped by the pid its pid file names when an agent restarted it.
- * One that outlives even SIGKILL is named in the error, after the others
- * were stopped; its pid stays recorded, so `status` still shows it.
+ * Stops every process the sandbox started, every cluster's, and returns
+ * once each is gone (every thread of it exited, so its ports and files are
+ * free for the next `up`); data stays. Each gets SIGTERM, then SIGKILL after
+ * its grace period (processes.ts stopProcess): bounded. The host agents go
+ * first (none restarts a server after that), then the worker, Temporal
+ * last; a server is stopped by the pid its pid file names when an agent
+ * restarted it. One that outlives even SIGKILL is named in the error, after
+ * the others were stopped; its pid stays recorded, so `status` still shows it.
  */
 export async function sandboxDown(): Promise<string[]> {
   const state = loadState();
@@ -31,15 +31,16 @@ export async function sandboxDown(): Promise<string[]> {
     }
   };
   const { worker, haproxy, temporal } = state;
-  await Promise.all(state.servers.map(async ({ agent }, i) => {
+  const servers = sandboxClusters(state).flatMap((cluster) => cluster.servers.map((server, i) => ({ cluster, server, i })));
+  await Promise.all(servers.map(async ({ cluster, server: { agent }, i }) => {
     if (!agent) return;
-    const mark = agentConfigFile(i);
+    const mark = agentConfigFile(cluster, i);
     if (await stop(`agent ${agent.pid}`, agent.pid, isRunning(agent.pid, mark), (pid) => stopProcess(pid, mark))) agent.pid = undefined;
   }));
   if (await stop(`worker ${worker.pid}`, worker.pid, isRunning(worker.pid, 'gtidflow.js'), (pid) => stopProcess(pid, 'gtidflow.js'))) worker.pid = undefined;
   if (await stop(`haproxy ${haproxy.pid}`, haproxy.pid, isHaproxyRunning(haproxy.pid), stopHaproxy)) haproxy.pid = undefined;
-  await Promise.all(state.servers.map(async (server, i) => {
-    const pid = serverPid(state, i);
+  await Promise.all(servers.map(async ({ cluster, server, i }) => {
+    const pid = serverPid(cluster, i);
     if (pid) server.pid = pid;
     if (await stop(`mariadbd ${pid ?? server.pid} (port ${server.port})`, pid, pid !== undefined, stopMariadb)) server.pid = undefined;
   }));

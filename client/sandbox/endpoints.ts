@@ -1,9 +1,10 @@
 import type { LocalAccounts } from '../local/cluster';
-import type { SandboxState } from './state';
+import { type SandboxState, sandboxClusters } from './state';
 
 /** What `sandbox up --json` prints: addresses and password files, never a password. */
 export interface SandboxEndpoints {
   temporal: { address: string; ui: string | null };
+  /** Every cluster, the first ("sandbox") first. */
   clusters: {
     name: string;
     servers: { host: string; port: number }[];
@@ -22,12 +23,12 @@ export function sandboxEndpoints(state: SandboxState, accounts: LocalAccounts): 
   const t = state.temporal;
   return {
     temporal: 'port' in t ? { address: `${LOOPBACK}:${t.port}`, ui: `http://${LOOPBACK}:${t.uiPort}` } : { address: t.external, ui: null },
-    clusters: [{
-      name: state.cluster,
-      servers: state.servers.map((s) => ({ host: LOOPBACK, port: s.port })),
-      writer: { host: LOOPBACK, port: state.haproxy.writerPort },
-      reader: { host: LOOPBACK, port: state.haproxy.readerPort },
-    }],
+    clusters: sandboxClusters(state).map((c) => ({
+      name: c.name,
+      servers: c.servers.map((s) => ({ host: LOOPBACK, port: s.port })),
+      writer: { host: LOOPBACK, port: c.endpoints.writerPort },
+      reader: { host: LOOPBACK, port: c.endpoints.readerPort },
+    })),
     credentials: {
       admin: { user: accounts.admin.user, passwordFile: accounts.admin.passwordFile! },
       app: { user: accounts.app.user, passwordFile: accounts.app.passwordFile! },

@@ -1,14 +1,61 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** One server of the sandbox and the host agent beside it (`agent` absent in a state from before agents: the next `up` adds it). */
+export interface SandboxServer {
+  port: number;
+  pid?: number;
+  agent?: { transferPort: number; pid?: number };
+}
+
 /** What the sandbox started and where: ports are kept across down/up so data and endpoints stay. */
 export interface SandboxState {
+  /** The first cluster ("sandbox"): its servers are `servers`, its endpoints `haproxy`'s ports. */
   cluster: string;
   temporal: { port: number; uiPort: number; pid?: number } | { external: string };
-  /** Each server and the host agent beside it (`agent` absent in a state from before agents: the next `up` adds it). */
-  servers: { port: number; pid?: number; agent?: { transferPort: number; pid?: number } }[];
+  servers: SandboxServer[];
   haproxy: { writerPort: number; readerPort: number; pid?: number };
+  /** The clusters after the first (`sandbox up --clusters N`: sandbox-2, …), each with its own servers and endpoints on the one HAProxy; absent in a one-cluster sandbox. */
+  moreClusters?: { name: string; servers: SandboxServer[]; writerPort: number; readerPort: number }[];
   worker: { pid?: number };
+}
+
+/**
+ * One cluster of a sandbox, numbered from 1. Its `servers` and `endpoints`
+ * are the state's own objects: a pid or port set on them is in the state.
+ * Cluster 1 is the sandbox as it was before there were several: "sandbox",
+ * its servers in servers/ with server ids 1…N, GTID domain 0, HAProxy's
+ * `writer`/`reader`. Cluster n (from 2) is "sandbox-n", its servers in
+ * servers-n/ with ids n01…n0N, GTID domain n, `sandbox-n-writer`/`-reader`.
+ */
+export interface SandboxCluster {
+  name: string;
+  number: number;
+  dir: string;
+  servers: SandboxServer[];
+  endpoints: { writerPort: number; readerPort: number };
+  serverIds: number[];
+  gtidDomainId: number;
+  writerBackend: string;
+  readerBackend: string;
+}
+
+export const sandboxClusterName = (n: number) => (n === 1 ? 'sandbox' : `sandbox-${n}`);
+
+export function sandboxClusters(state: SandboxState): SandboxCluster[] {
+  const first = { name: state.cluster, servers: state.servers, endpoints: state.haproxy };
+  const more = (state.moreClusters ?? []).map((c) => ({ name: c.name, servers: c.servers, endpoints: c }));
+  return [first, ...more].map(({ name, servers, endpoints }, i) => {
+    const n = i + 1;
+    return {
+      name, number: n, servers, endpoints,
+      dir: n === 1 ? paths.servers() : path.join(stateDir(), `servers-${n}`),
+      serverIds: servers.map((_, j) => (n === 1 ? j + 1 : n * 100 + j + 1)),
+      gtidDomainId: n === 1 ? 0 : n,
+      writerBackend: n === 1 ? 'writer' : `${name}-writer`,
+      readerBackend: n === 1 ? 'reader' : `${name}-reader`,
+    };
+  });
 }
 
 export function stateDir(): string {
@@ -28,6 +75,7 @@ export function saveState(state: SandboxState): void {
 }
 
 export const paths = {
+  /** Cluster 1's servers (the others': sandboxClusters' `dir`). */
   servers: () => path.join(stateDir(), 'servers'),
   /** The key the sandbox's agents share (agent/token.ts). */
   agentKey: () => path.join(stateDir(), 'agent.key'),

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ensureAgentKey, startLocalAgent, writeLocalAgentConfig } from '../local/agent';
 import { accessOf, address, localAccounts, startLocalCluster } from '../local/cluster';
-import type { LocalMariadb } from '../local/mariadb';
+import { gtidDomainOption, type LocalMariadb } from '../local/mariadb';
 import { startHaproxy, isHaproxyRunning } from '../local/haproxy';
 import { freePort, isPortFree, sleep } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
@@ -15,12 +15,11 @@ import { temporalSettings } from '../settings';
 import { healthScheduleId, TASK_QUEUE } from '../../workflows/api';
 import { readMemo } from '../memo';
 import type { ClusterSpec } from '../spec';
-import { loadState, paths, SandboxState, saveState, stateDir } from './state';
+import { loadState, paths, type SandboxCluster, sandboxClusterName, sandboxClusters, type SandboxState, saveState, stateDir } from './state';
 import { sandboxEndpoints, SandboxEndpoints } from './endpoints';
 import { agentConfigFile } from './status';
 import { waitForWorker } from './worker-ready';
 
-const CLUSTER = 'sandbox';
 const WORKER_MARK = 'gtidflow.js';
 
 /** A port we prefer (the well-known one) when it is free, any free one otherwise. */
@@ -28,29 +27,42 @@ async function preferPort(port: number): Promise<number> {
   return (await isPortFree(port)) ? port : freePort();
 }
 
-async function newState(servers: number): Promise<SandboxState> {
+async function newState(servers: number, clusters: number): Promise<SandboxState> {
   const external = process.env.TEMPORAL_ADDRESS;
+  const newServers = () => Promise.all(Array.from({ length: servers }, async () => ({ port: await freePort(), agent: { transferPort: await freePort() } })));
+  const more = await Promise.all(Array.from({ length: clusters - 1 }, async (_, i) =>
+    ({ name: sandboxClusterName(i + 2), servers: await newServers(), writerPort: await freePort(), readerPort: await freePort() })));
   return {
-    cluster: CLUSTER,
+    cluster: sandboxClusterName(1),
     temporal: external ? { external } : { port: await preferPort(7233), uiPort: await preferPort(8233) },
-    servers: await Promise.all(Array.from({ length: servers }, async () => ({ port: await freePort(), agent: { transferPort: await freePort() } }))),
+    servers: await newServers(),
     haproxy: { writerPort: await freePort(), readerPort: await freePort() },
+    ...(more.length ? { moreClusters: more } : {}),
     worker: {},
   };
 }
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 /**
  * Brings the sandbox up, starting only what is not running: Temporal dev
- * server, the MariaDB servers of cluster "sandbox", HAProxy, the worker,
- * a host agent beside each server.
+ * server, the MariaDB servers of each cluster ("sandbox", "sandbox-2", …),
+ * HAProxy (a writer and a reader endpoint per cluster), the worker, a host
+ * agent beside each server. `clusters` is a new sandbox's count (default 1);
+ * an existing sandbox keeps the count it was made with.
  */
-export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpoints> {
+export async function sandboxUp(opts: { servers: number; clusters?: number }): Promise<SandboxEndpoints> {
   const loaded = loadState();
   if (loaded && loaded.servers.length !== opts.servers) {
     throw new Error(`the sandbox in ${stateDir()} has ${loaded.servers.length} servers, not ${opts.servers}: ` +
       `"gtidflow sandbox down" and remove ${stateDir()} to make a new one`);
   }
-  const state = loaded ?? (await newState(opts.servers));
+  const had = loaded && 1 + (loaded.moreClusters?.length ?? 0);
+  if (had && opts.clusters !== undefined && had !== opts.clusters) {
+    throw new Error(`the sandbox in ${stateDir()} has ${plural(had, 'cluster')}, not ${opts.clusters}: ` +
+      `"gtidflow sandbox down" and remove ${stateDir()} to make a new one`);
+  }
+  const state = loaded ?? (await newState(opts.servers, opts.clusters ?? 1));
   saveState(state);
 
   const temporal = state.temporal;
@@ -63,30 +75,41 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
   const client = await connectClient(settings);
 
   const accounts = localAccounts(paths.secrets());
-  const servers = await startLocalCluster({
-    dir: paths.servers(), ports: state.servers.map((s) => s.port), accounts, pids: state.servers.map((s) => s.pid),
-  });
-  servers.forEach((s, i) => (state.servers[i].pid = s.pid));
+  const clusters = sandboxClusters(state);
+  const servers = await Promise.all(clusters.map((c) => startLocalCluster({
+    dir: c.dir, ports: c.servers.map((s) => s.port), accounts, pids: c.servers.map((s) => s.pid),
+    serverIds: c.serverIds, gtidDomainId: c.gtidDomainId,
+  })));
+  clusters.forEach((c, k) => servers[k].forEach((s, i) => (c.servers[i].pid = s.pid)));
   saveState(state);
-  // The router starts pointing where the conductor last routed (a new sandbox: where it will); then the conductor moves it.
-  const recorded = await recordedRoles(client);
-  const primary = recorded?.primary ?? address(servers[0]);
-  const faulty = recorded?.faulty ?? [];
+  // The router starts pointing where each conductor last routed (a new sandbox: where it will); then the conductors move it.
+  const routed = await Promise.all(clusters.map(async (c, k) => {
+    const recorded = await recordedRoles(client, c.name);
+    return { primary: recorded?.primary ?? address(servers[k][0]), faulty: recorded?.faulty ?? [] };
+  }));
 
   if (!isHaproxyRunning(state.haproxy.pid)) {
-    const backend = (enabled: (a: string) => boolean) => servers.map((s) => ({ name: address(s), port: s.port, enabled: enabled(address(s)) }));
+    const endpoints = (k: number) => {
+      const { primary, faulty } = routed[k];
+      const backend = (enabled: (a: string) => boolean) => servers[k].map((s) => ({ name: address(s), port: s.port, enabled: enabled(address(s)) }));
+      return {
+        writerPort: clusters[k].endpoints.writerPort,
+        readerPort: clusters[k].endpoints.readerPort,
+        writer: backend((a) => a === primary),
+        reader: backend((a) => a !== primary && !faulty.includes(a)),
+      };
+    };
     const started = await startHaproxy({
       adminSocket: paths.haproxySocket(),
-      writerPort: state.haproxy.writerPort,
-      readerPort: state.haproxy.readerPort,
-      writer: backend((a) => a === primary),
-      reader: backend((a) => a !== primary && !faulty.includes(a)),
+      ...endpoints(0),
+      more: clusters.slice(1).map((c, j) => ({ ...endpoints(j + 1), writerName: c.writerBackend, readerName: c.readerBackend })),
     }, paths.haproxyConfig(), paths.log('haproxy'));
-    state.haproxy = started;
+    state.haproxy.pid = started.pid;
+    [started, ...started.more].forEach((ports, k) => Object.assign(clusters[k].endpoints, { writerPort: ports.writerPort, readerPort: ports.readerPort }));
     saveState(state);
   }
 
-  const spec = writeClusterSpec(servers.map((s) => address(s)), primary, accounts);
+  const specs = clusters.map((c, k) => writeClusterSpec(c, servers[k].map((s) => address(s)), routed[k].primary, accounts));
 
   const env = { ...process.env, TEMPORAL_ADDRESS: settings.address, TEMPORAL_NAMESPACE: settings.namespace };
   if (!isRunning(state.worker.pid, WORKER_MARK)) {
@@ -97,11 +120,13 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
   const keyFile = ensureAgentKey(paths.agentKey());
   await Promise.all([
     waitForWorker(client, TASK_QUEUE, state.worker.pid!, paths.log('worker')),
-    ...servers.map((server, i) => ensureAgent(state, i, server, keyFile, env)),
+    ...clusters.flatMap((c, k) => servers[k].map((server, i) => ensureAgent(state, c, i, server, keyFile, env))),
   ]);
-  // Registration bootstraps a new cluster; a registered one is checked (and repaired) by a health round now.
-  const { created } = await applyCluster(client, spec);
-  if (!created) await healthRoundNow(client, CLUSTER);
+  // Registration bootstraps a new cluster; a registered one is checked (and repaired) by a health round now. Each cluster has its own conductor.
+  await Promise.all(specs.map(async (spec) => {
+    const { created } = await applyCluster(client, spec);
+    if (!created) await healthRoundNow(client, spec.name);
+  }));
   await client.connection.close();
   return sandboxEndpoints(state, accounts);
 }
@@ -112,13 +137,16 @@ export async function sandboxUp(opts: { servers: number }): Promise<SandboxEndpo
  * in the state, another free one if something else took it meanwhile
  * (nothing records it: the workflows ask the agent where it serves).
  */
-async function ensureAgent(state: SandboxState, i: number, server: LocalMariadb, keyFile: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const entry = state.servers[i];
-  const configFile = agentConfigFile(i);
+async function ensureAgent(state: SandboxState, cluster: SandboxCluster, i: number, server: LocalMariadb, keyFile: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const entry = cluster.servers[i];
+  const configFile = agentConfigFile(cluster, i);
   if (entry.agent && isRunning(entry.agent.pid, configFile)) return;
   let transferPort = entry.agent?.transferPort;
   if (!transferPort || !(await isPortFree(transferPort))) transferPort = await freePort();
-  if (writeLocalAgentConfig(server, keyFile, transferPort) !== configFile) throw new Error(`the agent config of ${address(server)} is not ${configFile}`);
+  // The agent restarts mariadbd (a clone) with the options it runs with: its cluster's GTID domain too.
+  if (writeLocalAgentConfig(server, keyFile, transferPort, gtidDomainOption(cluster.gtidDomainId)) !== configFile) {
+    throw new Error(`the agent config of ${address(server)} is not ${configFile}`);
+  }
   const log = paths.log(`agent-${server.port}`);
   const from = fs.existsSync(log) ? fs.statSync(log).size : 0;
   const { pid } = startLocalAgent(configFile, log, env);
@@ -150,27 +178,27 @@ async function healthRoundNow(client: Client, cluster: string): Promise<void> {
 }
 
 /** The primary and FAULTY servers the conductor recorded (after failovers the primary is not server 1), if the cluster is registered. */
-async function recordedRoles(client: Client): Promise<{ primary: string; faulty: string[] } | undefined> {
+async function recordedRoles(client: Client, cluster: string): Promise<{ primary: string; faulty: string[] } | undefined> {
   try {
-    const memo = await readMemo(client, CLUSTER);
+    const memo = await readMemo(client, cluster);
     return memo && { primary: memo.primary, faulty: memo.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address) };
   } catch {
     return undefined;
   }
 }
 
-/** The cluster as a spec file: what `gtidflow inspect sandbox` and later `cluster apply` read. */
-function writeClusterSpec(servers: string[], primary: string, accounts: ReturnType<typeof localAccounts>): ClusterSpec {
+/** The cluster as a spec file: what `gtidflow inspect <cluster>` and later `cluster apply` read. Its router is its own pair of backends. */
+function writeClusterSpec(cluster: SandboxCluster, servers: string[], primary: string, accounts: ReturnType<typeof localAccounts>): ClusterSpec {
   const access = accessOf(accounts);
   const spec: ClusterSpec = {
-    name: CLUSTER,
+    name: cluster.name,
     servers: servers.map((a) => ({ address: a, status: a === primary ? 'PRIMARY' : 'SECONDARY', penalty: 0 })),
     credentials: { admin: access.admin, replication: access.replication } as ClusterSpec['credentials'],
-    router: { haproxy: { adminSocket: paths.haproxySocket(), writerBackend: 'writer', readerBackend: 'reader' } },
+    router: { haproxy: { adminSocket: paths.haproxySocket(), writerBackend: cluster.writerBackend, readerBackend: cluster.readerBackend } },
     // A host agent runs beside every server: clones are physical (README: Host agents).
     agents: true,
   };
   fs.mkdirSync(paths.clusters(), { recursive: true });
-  fs.writeFileSync(path.join(paths.clusters(), `${CLUSTER}.yaml`), toYaml(spec));
+  fs.writeFileSync(path.join(paths.clusters(), `${cluster.name}.yaml`), toYaml(spec));
   return spec;
 }
