@@ -123,13 +123,16 @@ export function agentActivities(config: AgentConfig) {
       const transferId = `${task.cloneId}#${ctx.info.attempt}`;
       const started = Date.now();
       let last = 0;
+      // What `gtidflow status --watch` and the Web UI show: each heartbeat carries the latest (one without details would erase it).
+      let progress = { bytes: 0, rate: 0, etaSeconds: 0 };
       const onBytes = (bytes: number) => {
         if (Date.now() - last < 1000) return;
         last = Date.now();
         const rate = bytes / Math.max(1, (Date.now() - started) / 1000);
-        ctx.heartbeat({ bytes, rate: Math.round(rate), etaSeconds: Math.max(0, Math.round((task.expectedBytes - bytes) / rate)) });
+        progress = { bytes, rate: Math.round(rate), etaSeconds: Math.max(0, Math.round((task.expectedBytes - bytes) / rate)) };
+        ctx.heartbeat(progress);
       };
-      const beat = setInterval(() => ctx.heartbeat(), 2_000);
+      const beat = setInterval(() => ctx.heartbeat(progress), 2_000);
       try {
         const bytes = await receiveCopy({ donor: task.donor, transferId, token: transferToken(config.keyFile, transferId), into: staging, onBytes, signal: ctx.cancellationSignal });
         writeMarker(staging, RECEIVED, { cloneId: task.cloneId, bytes });

@@ -24,6 +24,8 @@ export interface AgentConfig {
   transfer: { host: string; port: number };
   /** The key every agent of the cluster shares: a transfer's token is derived from it (agent/token.ts). */
   keyFile: string;
+  /** mariadb-backup --throttle when this server donates a copy: at most this many IO operations a second (its load during a copy). */
+  throttle?: number;
 }
 
 /** Reads and checks an agent's config; a bad one is one line naming what is wrong. */
@@ -64,7 +66,13 @@ export function loadAgentConfig(file: string): AgentConfig {
     workDir: path.resolve(text('workDir')),
     transfer: { host: transfer.host, port: transfer.port as number },
     keyFile,
+    ...(c.throttle !== undefined && { throttle: positive(c.throttle, 'throttle') }),
   };
+
+  function positive(value: unknown, key: string): number {
+    if (!Number.isInteger(value) || (value as number) <= 0) throw bad(`"${key}" must be a whole number > 0`);
+    return value as number;
+  }
 }
 
 /** Where a clone is received and prepared: beside the datadir, so that swapping it in is a rename on one filesystem. */

@@ -41,7 +41,8 @@ async function serveOne(config: AgentConfig, socket: net.Socket): Promise<void> 
   }
   socket.write('OK\n');
   const scratch = fs.mkdtempSync(path.join(config.workDir, 'backup-'));
-  const backup = spawn('mariadb-backup', [...clientToolArgs(config), '--backup', '--stream=mbstream', `--datadir=${config.datadir}`, `--target-dir=${scratch}`],
+  const backup = spawn('mariadb-backup', [...clientToolArgs(config), '--backup', '--stream=mbstream', `--datadir=${config.datadir}`, `--target-dir=${scratch}`,
+    ...(config.throttle ? [`--throttle=${config.throttle}`] : [])],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   backup.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));

@@ -59,6 +59,8 @@ export async function clusterStatus(client: Client, cluster: string): Promise<Cl
 /** What `--watch` adds to the recorded state: the running operation's step, and since when no worker answered. */
 export interface Liveness {
   step: string | null;
+  /** A clone's copy as its agent last reported it (its heartbeat): bytes so far, bytes a second, seconds left. */
+  copy?: CopyProgress | null;
   /** Seconds since a worker last answered a query (or since the watch began); null while one answers. */
   workerSilentSeconds: number | null;
 }
@@ -78,6 +80,7 @@ export function formatStatus(status: ClusterStatus, live?: Liveness): string {
   return [
     `cluster ${status.cluster}: view ${status.viewId}, primary ${status.primary}, ${op}${last}`,
     ...(status.operation && live?.step ? [`  current step: ${live.step}`] : []),
+    ...(status.operation && live?.copy ? [`  copy: ${formatCopy(live.copy)}`] : []),
     ...(live?.workerSilentSeconds != null ? [`WARNING: ${noWorkerLine(live.workerSilentSeconds)}`] : []),
     ...status.warnings.map((w) => `WARNING: ${w.text}`),
     ...(status.health ? [`health at ${status.health.at}: ${status.health.findings.length ? '' : 'healthy'}`,
@@ -85,6 +88,24 @@ export function formatStatus(status: ClusterStatus, live?: Liveness): string {
       ...status.health.findings.map((f) => `  ${f.server}: ${f.text ?? (f as { problem?: string }).problem}${f.repair ? ` (repaired: ${f.repair})` : ''}`)] : []),
     ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()),
   ].join('\n');
+}
+
+export interface CopyProgress {
+  bytes: number;
+  rate: number;
+  etaSeconds: number;
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+export const formatCopy = (c: CopyProgress) => `${mb(c.bytes)} received, ${mb(c.rate)}/s, about ${c.etaSeconds} s left`;
+
+/** The progress of a clone's copy in an operation: the heartbeat of its pending receiveClone step, if any. */
+export async function copyProgress(client: Client, workflowId: string): Promise<CopyProgress | null> {
+  const { raw } = await client.workflow.getHandle(workflowId).describe();
+  const payload = raw.pendingActivities?.find((a) => a.activityType?.name === 'receiveClone')?.heartbeatDetails?.payloads?.[0];
+  if (!payload) return null;
+  const details = client.options.loadedDataConverter.payloadConverter.fromPayload<Partial<CopyProgress>>(payload);
+  return typeof details?.bytes === 'number' ? { bytes: details.bytes, rate: details.rate ?? 0, etaSeconds: details.etaSeconds ?? 0 } : null;
 }
 
 export const noWorkerLine = (seconds: number) => `no worker has answered for ${seconds} s: run \`gtidflow worker\``;
@@ -130,8 +151,10 @@ export async function* watchStatus(client: Client, cluster: string, intervalMs =
     }
     let answered = false;
     let step: string | null = null;
+    let copy: CopyProgress | null = null;
     const operation = status?.operation;
     if (operation) {
+      copy = (await ask(() => copyProgress(client, operation.workflowId))) ?? null;
       const steps = await ask(() => client.workflow.getHandle(operation.workflowId).query(progressQuery));
       answered = steps !== undefined;
       if (steps?.length) known = { workflowId: operation.workflowId, step: steps[steps.length - 1] };
@@ -142,7 +165,7 @@ export async function* watchStatus(client: Client, cluster: string, intervalMs =
     }
     if (answered) lastAnswer = Date.now();
     yield {
-      at: new Date().toISOString(), ...(status ? { status } : { error }), step,
+      at: new Date().toISOString(), ...(status ? { status } : { error }), step, copy,
       workerSilentSeconds: answered || !status ? null : Math.round((Date.now() - lastAnswer) / 1000),
     };
     await sleep(Math.max(0, intervalMs - (Date.now() - started)));

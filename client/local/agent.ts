@@ -20,9 +20,9 @@ export function ensureAgentKey(file: string): string {
 /**
  * The config of the agent beside a local server: its datadir, socket and
  * pid file, and how to start it again with the options it runs with
- * (`extraArgs`: a test's TLS files). Written into the server's directory.
+ * (`extraArgs`: a test's TLS files), and `more` settings. Written into the server's directory.
  */
-export function writeLocalAgentConfig(server: LocalMariadb, keyFile: string, transferPort: number, extraArgs: string[] = []): string {
+export function writeLocalAgentConfig(server: LocalMariadb, keyFile: string, transferPort: number, extraArgs: string[] = [], more: Partial<AgentConfig> = {}): string {
   const config: AgentConfig = {
     server: address(server),
     datadir: path.join(server.dir, 'data'),
@@ -32,6 +32,7 @@ export function writeLocalAgentConfig(server: LocalMariadb, keyFile: string, tra
     workDir: path.join(server.dir, 'agent'),
     transfer: { host: '127.0.0.1', port: transferPort },
     keyFile,
+    ...more,
   };
   const file = path.join(server.dir, 'agent.json');
   fs.writeFileSync(file, JSON.stringify(config, null, 2));

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { AgentConfig } from '../../agent/config';
 import { ensureAgentKey, startLocalAgent, writeLocalAgentConfig } from '../../client/local/agent';
 import { freePort, sleep } from '../../client/local/ports';
 import { atEnd, track, untrack } from './cleanup';
@@ -7,8 +8,8 @@ import type { TestCluster } from './cluster';
 
 /** A host agent (`gtidflow agent`, its own process) beside each server of a test cluster, as the sandbox runs them. */
 export interface TestAgents {
-  /** Starts the agent of server i (again); resolves once it polls its task queue. */
-  start(i: number): Promise<void>;
+  /** Starts the agent of server i (again), with `more` config; resolves once it polls its task queue. */
+  start(i: number, more?: Partial<AgentConfig>): Promise<void>;
   /** kill -9 of the agent of server i. */
   kill(i: number): void;
   /** The agent's config file: where its workDir, datadir and the rest are. */
@@ -20,10 +21,10 @@ export function testAgents(cluster: TestCluster, temporalAddress: string): TestA
   const pids = new Map<number, number>();
   const ports = new Map<number, number>();
   const agents: TestAgents = {
-    async start(i) {
+    async start(i, more = {}) {
       agents.kill(i);
       if (!ports.has(i)) ports.set(i, await freePort());
-      const config = writeLocalAgentConfig(cluster.servers[i], keyFile, ports.get(i)!);
+      const config = writeLocalAgentConfig(cluster.servers[i], keyFile, ports.get(i)!, [], more);
       const log = path.join(cluster.servers[i].dir, 'agent.log');
       const size = fs.existsSync(log) ? fs.statSync(log).size : 0;
       const { pid } = startLocalAgent(config, log, { ...process.env, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default' });

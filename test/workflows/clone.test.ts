@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { followOperation, requestAddServer, requestOperation, requestRejoin, requestServerChange } from '../../client/operations';
 import { sleep } from '../../client/local/ports';
+import { formatStatus, watchStatus } from '../../client/status';
 import { agentActivities } from '../../agent/activities';
 import { loadAgentConfig } from '../../agent/config';
 import { transferToken } from '../../agent/token';
@@ -109,6 +110,29 @@ test('disk too small for the copy: refused before anything is copied, the target
     await stack.cluster.stop(joining);
   } finally {
     ballast.forEach((file) => fs.rmSync(file, { force: true }));
+  }
+});
+
+test('status --watch shows a clone\'s copy as its agent reports it: bytes, rate, time left', async () => {
+  // The donors copy at 400 IO operations a second (mariadb-backup --throttle), so that the copy lasts a few seconds.
+  for (const i of [1, 2]) await agents.start(i, { throttle: 400 });
+  try {
+    const joining = await stack.cluster.addServer();
+    await agents.start(joining);
+    const { workflowId } = await requestAddServer(stack.temporal.client, stack.name, { address: stack.cluster.addresses[joining], provision: 'clone', status: 'SECONDARY', penalty: 0 });
+    let seen: string | undefined;
+    for await (const frame of watchStatus(stack.temporal.client, stack.name, 250)) {
+      if (frame.copy && frame.copy.bytes > 0) {
+        seen = formatStatus(frame.status!, frame).split('\n').find((l) => l.startsWith('  copy: '));
+        break;
+      }
+      assert.ok(!frame.status?.lastOperation || frame.status.lastOperation.kind !== 'addServer' || frame.status.operation, 'the clone ended before any progress was seen');
+    }
+    assert.match(seen ?? '', /^ {2}copy: \d+\.\d MB received, \d+\.\d MB\/s, about \d+ s left$/);
+    await followOperation(stack.temporal.client, workflowId, () => undefined);
+    stack.cluster.adoptPids();
+  } finally {
+    for (const i of [1, 2]) await agents.start(i);
   }
 });
 
