@@ -14,3 +14,4 @@ export { fenceWriter, readRoutes, routeWriter } from './router/haproxy';
 export { monitorPrimary } from './monitor';
 export { addToRouter, removeFromRouter } from './router/membership';
 export { checkServerConfig } from './server-config';
+export { freezeWrites, thawWrites } from './freeze';

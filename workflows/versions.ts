@@ -29,4 +29,11 @@ export const since = {
    * (workflows/detection.ts). Asked only when the cluster has agents.
    */
   agentWatch: () => patched('0.3.0-agent-watch'),
+  /**
+   * 0.3.0: per-database capabilities of the primary are enforced: read-only
+   * or disabled installs the write freeze (activities/freeze.ts) there,
+   * read-write lifts it (operations/reconfigure.ts). Asked only when the
+   * primary's record freezes a database or a change sets one read-write there.
+   */
+  databaseFreeze: () => patched('0.3.0-database-freeze'),
 };

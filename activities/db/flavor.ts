@@ -101,6 +101,12 @@ export interface Flavor {
   loadCommand(): ClientCommand;
   /** The [client] option lines that make the family's command-line clients use TLS and check the server's certificate. */
   clientTlsOptions(files: TlsFiles): string[];
+  /**
+   * A condition a trigger can test: true in a client's session, false where
+   * the replication applier runs it (so a write freeze never stops a replica
+   * applying its source's rows, whatever slave_run_triggers_for_rbr says).
+   */
+  clientSessionCondition(): string;
   /** MySQL's CLONE INSTANCE; flavors without one leave it out. */
   cloneStatement?(host: string, port: number, admin: { user: string; password: string }): { sql: string; params: unknown[] };
 }

@@ -102,6 +102,11 @@ export const mariadb: Flavor = {
   // sql_log_bin=0: the target writes no transaction of its own while loading.
   loadCommand: () => ({ program: 'mariadb', args: ['--init-command=SET SESSION sql_log_bin = 0'] }),
   clientTlsOptions: (files: TlsFiles) => [...tlsFileOptions(files), 'ssl-verify-server-cert'],
+
+  // The applier runs each event with the session server_id of the server the
+  // event came from (seen on 10.11 with slave_run_triggers_for_rbr=ENFORCE);
+  // a client needs SUPER to change its own.
+  clientSessionCondition: () => '@@session.server_id = @@global.server_id',
 };
 
 export function parseMariadbJoiningRow(row: Row): JoiningSettings {

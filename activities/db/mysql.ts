@@ -115,6 +115,10 @@ export const mysqlFlavor: Flavor = {
   loadCommand: () => ({ program: 'mysql', args: ['--init-command=SET SESSION sql_log_bin = 0'] }),
   // MySQL 8 clients have no ssl-verify-server-cert: the mode says it.
   clientTlsOptions: (files: TlsFiles) => [...tlsFileOptions(files), 'ssl-mode=VERIFY_IDENTITY'],
+
+  // A MySQL replica never runs triggers for the row events it applies, and
+  // server_id has no session scope to tell the applier by.
+  clientSessionCondition: () => 'TRUE',
 };
 
 /** gtid_mode must be ON itself (not ON_PERMISSIVE), and enforce_gtid_consistency ON (not WARN). */

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { readRoutes } from '../../activities/router/haproxy';
 import { getServerState } from '../../activities/server-state';
-import { followOperation, requestServerChange } from '../../client/operations';
+import { followOperation, requestOperation, requestServerChange } from '../../client/operations';
 import type { ServerChange } from '../../workflows/logic/server-changes';
 import { STATUSES, type ServerStatus } from '../../workflows/logic/status';
-import { conductorMemo, resetStack, TestStack } from '../harness/stack';
+import { conductorMemo, resetStack, TestStack, writerSession } from '../harness/stack';
 import { quietStack } from '../harness/quiet-stack';
 
 /** Day-to-day changes of recorded servers: the status matrix, penalties, capabilities, update-only. */
@@ -95,4 +95,60 @@ test('changes back to back: a change that returned has ended, so the next one is
   for (let penalty = 1; penalty <= 10; penalty++) await change({ address: replica, penalty });
   const memo = await conductorMemo(stack);
   assert.equal(memo.servers.find((s) => s.address === replica)?.penalty, 10);
+});
+
+/** What an application write through the writer endpoint got: 'ok' or the server's message. */
+async function appWrite(id: number): Promise<string> {
+  const conn = await writerSession(stack);
+  try {
+    return await conn.query('INSERT INTO app.rows VALUES (?)', [id]).then(() => 'ok', (err: Error) => err.message);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Drops any freeze trigger left on any server, outside the binlogs (resetStack's deletes run as root, which a freeze refuses). */
+async function dropFreezes(): Promise<void> {
+  for (const i of stack.cluster.servers.keys()) {
+    const left = await stack.cluster.sql(i, "SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'app' AND TRIGGER_NAME LIKE 'gtidflow\\_freeze\\_%'");
+    for (const { n } of left) await stack.cluster.sql(i, `SET SESSION sql_log_bin = 0; DROP TRIGGER IF EXISTS app.\`${String(n)}\``);
+  }
+}
+
+test('capability set --database app read-only on the primary refuses application writes to app with one line, open sessions too; a switchover keeps it; read-write lifts it; update-only only records', async () => {
+  const [primary, replica, other] = stack.cluster.addresses;
+  const frozen = /^gtidflow: app is read-only \(capability read-only\)$/;
+  try {
+    await change({ address: other, capability: 'disabled', database: 'app' });
+    assert.equal(await appWrite(1), 'ok', 'a per-database capability of a replica is only published');
+    const open = await writerSession(stack);
+    try {
+      await change({ address: primary, capability: 'read-only', database: 'app' });
+      const refusal = await open.query('INSERT INTO app.rows VALUES (2)').then(() => 'ok', (err: Error) => err.message);
+      assert.match(refusal, frozen, 'a session opened before the change is refused');
+      const [rows] = await open.query('SELECT COUNT(*) AS n FROM app.rows');
+      assert.equal(Number((rows as { n: number }[])[0].n), 1, 'reads still work');
+    } finally {
+      await open.end();
+    }
+    assert.match(await appWrite(3), frozen);
+    assert.deepEqual(await stack.cluster.sql(0, `SELECT address, capability FROM gtidflow.database_capabilities WHERE cluster = '${stack.name}' AND database_name = 'app' ORDER BY address = '${primary}' DESC`),
+      [{ address: primary, capability: 'read-only' }, { address: other, capability: 'disabled' }]);
+
+    // The freeze is in the data: on the new primary it refuses the same way.
+    const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'switchover', candidate: replica });
+    await followOperation(stack.temporal.client, started.workflowId, () => undefined);
+    assert.equal((await conductorMemo(stack)).primary, replica);
+    assert.match(await appWrite(4), frozen);
+
+    await change({ address: replica, capability: 'read-write', database: 'app' });
+    assert.equal(await appWrite(5), 'ok', 'read-write on the primary lifts the freeze');
+    assert.deepEqual(await stack.cluster.sql(1, "SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'app'"), [{ n: 0 }]);
+
+    await change({ address: replica, capability: 'read-only', database: 'app', updateOnly: true });
+    assert.equal(await appWrite(6), 'ok', '--update-only records the capability and leaves the servers as they were');
+    assert.deepEqual(await stack.cluster.sql(1, `SELECT capability FROM gtidflow.database_capabilities WHERE cluster = '${stack.name}' AND database_name = 'app' AND address = '${replica}'`), [{ capability: 'read-only' }]);
+  } finally {
+    await dropFreezes();
+  }
 });

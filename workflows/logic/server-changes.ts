@@ -66,3 +66,36 @@ export function planServerChange(servers: ServerRecord[], change: ServerChange &
   }
   return { ok: true, kind: 'rejoin', status: to };
 }
+
+/** The name of the write freeze per-database capabilities install (activities/freeze.ts). */
+export const CAPABILITY_FREEZE = 'capability';
+
+export interface DatabaseFreezePlan {
+  /** Databases whose writes are frozen on the primary (installed, or installed again to cover tables created since). */
+  freeze: { database: string; capability: 'read-only' | 'disabled' }[];
+  /** Databases whose freeze is lifted. */
+  thaw: string[];
+}
+
+/**
+ * Per-database capabilities enforced on the primary (README: Per-database
+ * capabilities and the write freeze): writes to a database are frozen
+ * while the primary's record gives it read-only or disabled (asked again at
+ * every reconfigure, so a table created since is covered), and thawed when
+ * a change sets it read-write on the primary. A freeze is in the data: a
+ * switchover or failover carries it to the new primary, and setting the
+ * database read-write there lifts it. On a replica a per-database
+ * capability is only published: replicas take no writes.
+ */
+export function databaseFreezes(before: ServerRecord[], after: ServerRecord[], primary: string): DatabaseFreezePlan {
+  const now = after.find((s) => s.address === primary)?.databases ?? {};
+  const was = before.find((s) => s.address === primary)?.databases ?? {};
+  const databases = Object.keys(now).sort();
+  return {
+    freeze: databases.flatMap((database) => {
+      const capability = now[database];
+      return capability === 'read-write' ? [] : [{ database, capability }];
+    }),
+    thaw: databases.filter((database) => now[database] === 'read-write' && was[database] !== 'read-write'),
+  };
+}
