@@ -42,7 +42,10 @@ export type MonitorResult = MonitorEvent | { kind: 'agent-report-unconfirmed'; r
  * Runs for as long as nothing happens, heartbeating each round.
  */
 export async function monitorPrimary(args: MonitorArgs): Promise<MonitorResult> {
-  const probeAccess = { ...args.access, connectTimeoutMs: Math.max(200, Math.floor(args.intervalMs * 0.8)) };
+  // A probe fails within the interval, in its connect or in a statement: a server that logs in and then answers
+  // nothing must count as failed probes, not hold the watch past its heartbeat timeout (which restarts the count).
+  const probeTimeoutMs = Math.max(200, Math.floor(args.intervalMs * 0.8));
+  const probeAccess = { ...args.access, connectTimeoutMs: probeTimeoutMs, queryTimeoutMs: probeTimeoutMs };
   if (args.agentReport !== undefined) return confirmAgentReport({ ...args, agentReport: args.agentReport }, probeAccess);
   const session = new HeldSession(args.primary, probeAccess);
   try {

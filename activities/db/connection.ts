@@ -13,6 +13,8 @@ export interface Access {
   /** Set: every connection uses TLS and checks the server's certificate and name. */
   tls?: TlsRef;
   connectTimeoutMs?: number;
+  /** How long a statement may take by default (a probe's must fail within the probe interval). */
+  queryTimeoutMs?: number;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
@@ -22,12 +24,12 @@ export type Row = Record<string, unknown>;
 
 /** One admin session to one server; every error leaves as a classified failure. */
 export class Db {
-  constructor(readonly address: string, private readonly conn: mysql.Connection) {}
+  constructor(readonly address: string, private readonly conn: mysql.Connection, private readonly queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS) {}
 
   /** `secrets`: parameter values to blank out of any error this statement raises. */
   async query(sql: string, params: unknown[] = [], opts: { timeoutMs?: number; secrets?: string[] } = {}): Promise<Row[]> {
     try {
-      const [rows] = await this.conn.query({ sql, values: params, timeout: opts.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS });
+      const [rows] = await this.conn.query({ sql, values: params, timeout: opts.timeoutMs ?? this.queryTimeoutMs });
       return Array.isArray(rows) ? (rows as Row[]) : [];
     } catch (err) {
       throw classifyServerError(err, this.address, opts.secrets);
@@ -52,7 +54,7 @@ export class Db {
   }
 }
 
-export async function connect(address: string, access: Pick<Access, 'admin' | 'tls' | 'connectTimeoutMs'>): Promise<Db> {
+export async function connect(address: string, access: Pick<Access, 'admin' | 'tls' | 'connectTimeoutMs' | 'queryTimeoutMs'>): Promise<Db> {
   try {
     const target = connectTarget(address);
     const { user, password } = resolveCredentials(access.admin);
@@ -74,7 +76,7 @@ export async function connect(address: string, access: Pick<Access, 'admin' | 't
     });
     // A server that dies under an idle connection must not crash the worker.
     conn.on('error', () => undefined);
-    return new Db(address, conn);
+    return new Db(address, conn, access.queryTimeoutMs);
   } catch (err) {
     throw classifyServerError(err, address);
   }
