@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { cacheDir } from './cache';
 import { isRunning, startDetached, stopProcess } from './processes';
-import { freePort, sleep } from './ports';
+import { freePort, listensOn, sleep } from './ports';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/search-attributes';
 
 /** The Temporal CLI version whose dev server we build (the last tag without replace directives). */
@@ -46,7 +46,12 @@ export async function startTemporal(opts: { dbFile: string; port: number; uiPort
     pid, port: opts.port, uiPort: opts.uiPort,
     address: `127.0.0.1:${opts.port}`, ui: `http://127.0.0.1:${opts.uiPort}`,
   };
-  await waitUntilServing(server, opts.logFile);
+  try {
+    await waitUntilServing(server, opts.logFile);
+  } catch (err) {
+    await stopTemporal(pid);
+    throw err;
+  }
   return server;
 }
 
@@ -67,6 +72,8 @@ export async function startTemporalOnFreePorts(opts: Parameters<typeof startTemp
   }
 }
 
+class PortTaken extends Error {}
+
 async function waitUntilServing(server: LocalTemporal, logFile: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -75,11 +82,14 @@ async function waitUntilServing(server: LocalTemporal, logFile: string): Promise
       const connection = await Connection.connect({ address: server.address, connectTimeout: 1000 });
       try {
         await connection.workflowService.describeNamespace({ namespace: 'default' });
+        // Answered: by this server, or by another that held the port first (this one then exits).
+        if (!listensOn(server.pid, server.port)) throw new PortTaken(`127.0.0.1:${server.port} is another server's; see ${logFile}`);
         return;
       } finally {
         await connection.close();
       }
-    } catch {
+    } catch (err) {
+      if (err instanceof PortTaken) throw err;
       if (Date.now() > deadline) throw new Error(`the Temporal dev server did not answer on ${server.address} within 60 s; see ${logFile}`);
       await sleep(200);
     }
