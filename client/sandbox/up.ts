@@ -8,7 +8,7 @@ import { startHaproxy, isHaproxyRunning } from '../local/haproxy';
 import { freePort, isPortFree, sleep } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
 import { isTemporalRunning, startTemporalOnFreePorts } from '../local/temporal';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { applyCluster } from '../cluster-apply';
 import { connectClient } from '../connect';
 import { temporalSettings } from '../settings';
@@ -177,13 +177,22 @@ async function healthRoundNow(client: Client, cluster: string): Promise<void> {
   }
 }
 
-/** The primary and FAULTY servers the conductor recorded (after failovers the primary is not server 1), if the cluster is registered. */
+/**
+ * The primary and FAULTY servers the conductor recorded (after failovers
+ * the primary is not server 1), if the cluster is registered. A Temporal
+ * server that just started may fail a read for a moment: asked again, as
+ * taking it for "not registered" would name the wrong primary.
+ */
 async function recordedRoles(client: Client, cluster: string): Promise<{ primary: string; faulty: string[] } | undefined> {
-  try {
-    const memo = await readMemo(client, cluster);
-    return memo && { primary: memo.primary, faulty: memo.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address) };
-  } catch {
-    return undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const memo = await readMemo(client, cluster);
+      return memo && { primary: memo.primary, faulty: memo.servers.filter((s) => s.status === 'FAULTY').map((s) => s.address) };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      if (attempt === 20) throw err;
+      await sleep(500);
+    }
   }
 }
 
