@@ -8,7 +8,7 @@ import { isRunning } from '../../client/local/processes';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
 import type { SandboxProcess } from '../../client/sandbox/status';
 import type { ClusterStatus } from '../../client/status';
-import { assertRefusal, gtidflow, operatorOperation } from '../harness/cli';
+import { assertRefusal, gtidflow, operatorOperation, upNewSandbox } from '../harness/cli';
 import { asRoot } from '../harness/hold';
 import { testSandbox } from '../harness/sandbox';
 
@@ -35,19 +35,6 @@ async function run(...args: string[]): Promise<string> {
 const status = async (cluster: string) => JSON.parse(await run('status', cluster, '--json')) as ClusterStatus;
 const processes = async () => JSON.parse(await run('sandbox', 'status', '--json')) as SandboxProcess[];
 
-/** A new sandbox prefers Temporal's well-known ports; one another test file took first is started again once, on others (as upNewSandbox does). */
-async function upTwoClusters(): Promise<SandboxEndpoints> {
-  const args = ['sandbox', 'up', '--clusters', '2', '--json'];
-  let result = await gtidflow(args, env);
-  if (result.code !== 0 && /the Temporal dev server exited/.test(result.stderr)) {
-    await gtidflow(['sandbox', 'down'], env);
-    for (const entry of fs.readdirSync(env.GTIDFLOW_HOME!)) fs.rmSync(path.join(env.GTIDFLOW_HOME!, entry), { recursive: true, force: true });
-    result = await gtidflow(args, env);
-  }
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as SandboxEndpoints;
-}
-
 function appConnection(port: number, database?: string): Promise<mysql.Connection> {
   const { app } = endpoints.credentials;
   return mysql.createConnection({ host: '127.0.0.1', port, user: app.user, password: fs.readFileSync(app.passwordFile, 'utf8').trim(), database });
@@ -71,7 +58,7 @@ const serverVariables = (port: number) => asRoot(port, async (c) =>
   ((await c.query('SELECT @@server_id AS serverId, @@gtid_domain_id AS domain, @@gtid_binlog_state AS binlog'))[0] as { serverId: number; domain: number; binlog: string }[])[0]);
 
 before(async () => {
-  endpoints = await upTwoClusters();
+  endpoints = await upNewSandbox(env, 3, ['--clusters', '2']);
 });
 
 test('up --clusters 2 --json: two clusters of three servers, their own endpoints, server ids distinct, one GTID domain per cluster', async () => {

@@ -112,8 +112,8 @@ export function assertRefusal(result: CliResult, message: RegExp, what: string):
  * one is started again from a clean state directory, once, which then
  * takes other ports.
  */
-export async function upNewSandbox(env: NodeJS.ProcessEnv, servers = 3): Promise<SandboxEndpoints> {
-  const args = ['sandbox', 'up', '--servers', String(servers), '--json'];
+export async function upNewSandbox(env: NodeJS.ProcessEnv, servers = 3, more: string[] = []): Promise<SandboxEndpoints> {
+  const args = ['sandbox', 'up', '--servers', String(servers), ...more, '--json'];
   let result = await gtidflow(args, env);
   if (result.code !== 0 && /the Temporal dev server exited/.test(result.stderr)) {
     await gtidflow(['sandbox', 'down'], env);
