@@ -126,7 +126,7 @@ async function confirmAgentReport(args: MonitorArgs & { agentReport: string }, a
     // The replicas are judged on what they say after the probe's answer was in.
     const answered = probe;
     if (answered?.reachable) return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but the primary answered the manager's probe` };
-    // Connected but not answering (queries have no timeout): a process that took a connection is not gone.
+    // Connected but not answering within the probe's statement timeout: a process that took a connection is not gone.
     if (!answered && Date.now() >= deadline + args.intervalMs) return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but the manager's probe hangs` };
     const replicas = await replicaViews(args, access);
     // The refused form of the quorum (logic/quorum.ts): a strict majority at once, no threshold.

@@ -58,6 +58,8 @@ export async function provision(args: ProvisionArgs): Promise<{ address: string;
 export async function adoptClonePosition(args: ServerArgs & { gtid: string }): Promise<{ address: string; executed: string }> {
   return withDb(args.address, args.access, async (db) => {
     const { flavor, version } = await detectFlavor(db);
+    // Restarted on the copy, it is read-only only if its config says so: it takes no write from here on.
+    for (const sql of flavor.setReadOnlyStatements(true)) await db.query(sql);
     await detach(db, flavor, version);
     const position = flavor.copyPositionStatement(args.gtid);
     await db.query(position.sql, position.params);

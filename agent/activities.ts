@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { AGENT_PROTOCOL } from '../workflows/api';
 import { AgentConfig, replacedDir, stagingDir } from './config';
-import { mariadbdPid, startMariadbd, stopMariadbd } from './mariadbd';
+import { localServer, mariadbdPid, startMariadbd, stopMariadbd } from './mariadbd';
 import { saveErrantEvents } from './errant';
+import { runTool } from './run-tool';
 import { CopyFailed, receiveCopy } from './transfer';
 import { transferToken } from './token';
-
-const run = promisify(execFile);
 
 /** Every agent task says which protocol it speaks (workflows/api AGENT_PROTOCOL). */
 export interface AgentTask {
@@ -21,8 +18,8 @@ export interface AgentTask {
 export interface AgentStatus {
   server: string;
   protocol: number;
-  /** mariadbd's pid when it runs: what the monitor may take as proof that it died. */
-  mariadbdPid: number | null;
+  /** The server_id of the server answering on the agent's socket (null: none answers): the workflow checks it is the server it means. */
+  serverId: number | null;
   transfer: { host: string; port: number };
   /** What a physical copy of this server's data weighs, about (binlogs and relay logs are not copied). */
   dataBytes: number;
@@ -59,6 +56,10 @@ export function agentActivities(config: AgentConfig) {
     const installed = marker(config.datadir, PREPARED)?.cloneId === cloneId;
     if (!installed) {
       if (marker(staging, PREPARED)?.cloneId !== cloneId) throw ApplicationFailure.nonRetryable(`${config.server}: no prepared copy of clone ${cloneId} to install`, 'CloneMissing');
+      // Only the conductor decides roles: a server taking writes is never replaced (the workflow made it read-only first).
+      if ((await localServer(config))?.readOnly === false) {
+        throw ApplicationFailure.nonRetryable(`${config.server} is writable: a clone never replaces a writable server's data`, 'Writable');
+      }
       await stopMariadbd(config);
       // A crash between the two renames leaves no datadir: the copy is still staged, the old data already aside.
       if (fs.existsSync(config.datadir)) {
@@ -75,7 +76,7 @@ export function agentActivities(config: AgentConfig) {
     async agentStatus(task: AgentTask): Promise<AgentStatus> {
       refuseOtherProtocol(task);
       return {
-        server: config.server, protocol: AGENT_PROTOCOL, mariadbdPid: mariadbdPid(config) ?? null, transfer: config.transfer,
+        server: config.server, protocol: AGENT_PROTOCOL, serverId: (await localServer(config))?.serverId ?? null, transfer: config.transfer,
         dataBytes: copiedBytes(config.datadir), freeBytes: freeBytes(path.dirname(config.datadir)),
       };
     },
@@ -84,15 +85,18 @@ export function agentActivities(config: AgentConfig) {
      * The monitor's third vantage point (workflows/detection.ts): returns as
      * soon as mariadbd's pid differs from `pid` (null: not running), checked
      * every 250 ms, heartbeating. Without `pid`, from the one running when
-     * the task starts, or at once when none runs. Only a hint: the monitor
-     * still asks the replicas and probes the primary before any failover.
+     * the task starts, or at once when its pid file names none running (a
+     * mariadbd killed leaves its pid file). No pid file at all is no news:
+     * a pidFile that is not the server's must not look like a death at every
+     * watch start. Only a hint: the monitor still asks the replicas and
+     * probes the primary.
      */
     async watchMariadbd(task: AgentTask & { pid?: number | null }): Promise<{ was: number | null; pid: number | null }> {
       refuseOtherProtocol(task);
       const ctx = Context.current();
       const now = () => mariadbdPid(config) ?? null;
       const was = task.pid === undefined ? now() : task.pid;
-      if (task.pid === undefined && was === null) return { was, pid: null };
+      if (task.pid === undefined && was === null && fs.existsSync(config.pidFile)) return { was, pid: null };
       for (;;) {
         const pid = now();
         if (pid !== was) return { was, pid };
@@ -113,7 +117,7 @@ export function agentActivities(config: AgentConfig) {
     },
 
     /** Receives a physical copy from the donor's agent into staging; a retry starts the copy again, a finished one is not redone. */
-    async receiveClone(task: AgentTask & { cloneId: string; donor: { host: string; port: number }; expectedBytes: number }): Promise<{ bytes: number; changed: boolean }> {
+    async receiveClone(task: AgentTask & { cloneId: string; donorServer: string; donor: { host: string; port: number }; expectedBytes: number }): Promise<{ bytes: number; changed: boolean }> {
       refuseOtherProtocol(task);
       const done = marker(staging, RECEIVED);
       if (done?.cloneId === task.cloneId) return { bytes: done.bytes as number, changed: false };
@@ -134,7 +138,7 @@ export function agentActivities(config: AgentConfig) {
       };
       const beat = setInterval(() => ctx.heartbeat(progress), 2_000);
       try {
-        const bytes = await receiveCopy({ donor: task.donor, transferId, token: transferToken(config.keyFile, transferId), into: staging, onBytes, signal: ctx.cancellationSignal });
+        const bytes = await receiveCopy({ donor: task.donor, transferId, token: transferToken(config.keyFile, task.donorServer, transferId), into: staging, onBytes, signal: ctx.cancellationSignal });
         writeMarker(staging, RECEIVED, { cloneId: task.cloneId, bytes });
         return { bytes, changed: true };
       } catch (err) {
@@ -152,7 +156,7 @@ export function agentActivities(config: AgentConfig) {
       if (marker(staging, RECEIVED)?.cloneId !== task.cloneId) throw ApplicationFailure.nonRetryable(`${config.server}: no received copy of clone ${task.cloneId} to prepare`, 'CloneMissing');
       const beat = setInterval(() => Context.current().heartbeat(), 2_000);
       try {
-        await run('mariadb-backup', ['--prepare', `--target-dir=${staging}`], { maxBuffer: 64 * 1024 * 1024 });
+        await runTool(['mariadb-backup', '--prepare', `--target-dir=${staging}`], { signal: Context.current().cancellationSignal });
       } finally {
         clearInterval(beat);
       }
@@ -183,8 +187,9 @@ export type AgentActivities = ReturnType<typeof agentActivities>;
 
 /** The GTID position mariadb-backup recorded for the copy (xtrabackup_binlog_info: file, position, GTIDs). */
 function clonePosition(datadir: string): string {
-  const info = fs.readFileSync(path.join(datadir, 'xtrabackup_binlog_info'), 'utf8').trim().split('\t');
-  return info[2] ?? '';
+  const gtid = fs.readFileSync(path.join(datadir, 'xtrabackup_binlog_info'), 'utf8').trim().split('\t')[2];
+  if (!gtid) throw ApplicationFailure.nonRetryable(`the copy in ${datadir} names no GTID position (xtrabackup_binlog_info): it cannot replicate`, 'ClonePosition');
+  return gtid;
 }
 
 function marker(dir: string, name: string): Record<string, unknown> | undefined {

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import type { AgentConfig } from './config';
 import { localConnection } from './mariadbd';
-
-const run = promisify(execFile);
+import { runTool } from './run-tool';
 
 /**
  * Writes the binlog events of a diverged server's own transactions (its
@@ -28,7 +25,6 @@ export async function saveErrantEvents(config: AgentConfig, range: { domains: nu
   const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_')}.sql`);
   const args = ['--skip-gtid-strict-mode', '--verbose', `--do-domain-ids=${range.domains.join(',')}`, `--do-server-ids=${range.serverId}`,
     ...(range.startAfter ? [`--start-position=${range.startAfter}`] : []), ...files];
-  const { stdout } = await run('mariadb-binlog', args, { maxBuffer: 512 * 1024 * 1024 });
-  fs.writeFileSync(file, stdout);
+  fs.writeFileSync(file, await runTool(['mariadb-binlog', ...args], { maxBuffer: 512 * 1024 * 1024 }));
   return file;
 }

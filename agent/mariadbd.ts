@@ -1,11 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import * as mysql from 'mysql2/promise';
 import type { AgentConfig } from './config';
-
-const run = promisify(execFile);
+import { runTool } from './run-tool';
 const STOP_SECONDS = 120;
 const START_SECONDS = 120;
 
@@ -45,19 +43,42 @@ export function clientToolArgs(config: AgentConfig): string[] {
   return config.clientDefaults ? [`--defaults-extra-file=${config.clientDefaults}`, `--socket=${config.socket}`] : [`--socket=${config.socket}`, '--user=root'];
 }
 
-/** Stops the local mariadbd (its stop command, else SHUTDOWN) and waits until its process is gone. */
+/** The local server as it answers on its socket: its server_id and read_only; undefined when nothing answers. */
+export async function localServer(config: AgentConfig): Promise<{ serverId: number; readOnly: boolean } | undefined> {
+  let conn: mysql.Connection;
+  try {
+    conn = await localConnection(config);
+  } catch {
+    return undefined;
+  }
+  try {
+    const [[row]] = (await conn.query('SELECT @@server_id AS id, @@read_only AS ro')) as unknown as [{ id: number; ro: number }[]];
+    return { serverId: Number(row.id), readOnly: Number(row.ro) === 1 };
+  } finally {
+    conn.destroy();
+  }
+}
+
+/**
+ * Stops the local mariadbd (its stop command, else SHUTDOWN) and waits
+ * until its process is gone and nothing answers on its socket any more:
+ * a datadir is never swapped under a server still running (a pidFile that
+ * is not the server's would make it look stopped).
+ */
 export async function stopMariadbd(config: AgentConfig): Promise<void> {
   const pid = mariadbdPid(config);
-  if (pid === undefined) return;
-  if (config.stop) await run(config.stop[0], config.stop.slice(1));
-  else {
-    const conn = await localConnection(config);
-    await conn.query('SHUTDOWN').finally(() => conn.destroy());
+  if (pid !== undefined) {
+    if (config.stop) await runTool(config.stop);
+    else {
+      const conn = await localConnection(config);
+      await conn.query('SHUTDOWN').finally(() => conn.destroy());
+    }
+    for (let waited = 0; mariadbdPid(config) === pid; waited += 100) {
+      if (waited > STOP_SECONDS * 1000) throw new Error(`mariadbd (pid ${pid}) did not stop within ${STOP_SECONDS} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
-  for (let waited = 0; mariadbdPid(config) === pid; waited += 100) {
-    if (waited > STOP_SECONDS * 1000) throw new Error(`mariadbd (pid ${pid}) did not stop within ${STOP_SECONDS} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  if (await localServer(config)) throw new Error(`a server still answers on ${config.socket} with mariadbd stopped: is ${config.pidFile} its pid file?`);
 }
 
 /** Starts the local mariadbd with its start command and waits until it answers on its socket. */

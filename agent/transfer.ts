@@ -34,7 +34,7 @@ async function serveOne(config: AgentConfig, socket: net.Socket): Promise<void> 
   const request = JSON.parse(line) as TransferRequest;
   const refusal = request.protocol !== AGENT_PROTOCOL
     ? `this agent speaks protocol ${AGENT_PROTOCOL}, the transfer ${request.protocol}: run agents of one release`
-    : refuseTransfer(config.keyFile, config.workDir, String(request.transferId), String(request.token));
+    : refuseTransfer(config.keyFile, config.server, config.workDir, String(request.transferId), String(request.token));
   if (refusal) {
     socket.end(`ERR ${refusal}\n`);
     return;

@@ -52,7 +52,8 @@ export interface Policies {
   /**
    * auto: a health round that finds a FAULTY server answering runs rejoin
    * (refused if it diverged); auto-reprovision: the same, and a diverged
-   * one is re-provisioned after its errant transactions are saved; notify:
+   * one is re-provisioned (its errant transactions saved first where host
+   * agents run; without them they are lost); notify:
    * reports it.
    */
   rejoin: 'auto' | 'auto-reprovision' | 'notify';

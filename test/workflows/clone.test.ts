@@ -75,9 +75,12 @@ test('a token replayed, a wrong token, another protocol: the donor\'s agent refu
     for await (const chunk of socket) answer += chunk;
     return answer;
   };
-  assert.match(await ask({ transferId: used, token: transferToken(config.keyFile, used), protocol: AGENT_PROTOCOL }), /^ERR transfer .* was served already: a token is good for one copy\n$/);
-  assert.match(await ask({ transferId: 'fresh', token: transferToken(config.keyFile, 'other'), protocol: AGENT_PROTOCOL }), /^ERR transfer fresh: the token is not the one the agents' key gives\n$/);
-  assert.match(await ask({ transferId: 'fresh', token: transferToken(config.keyFile, 'fresh'), protocol: AGENT_PROTOCOL + 1 }), /^ERR this agent speaks protocol/);
+  const token = (id: string, at = config.server) => transferToken(config.keyFile, at, id);
+  assert.match(await ask({ transferId: used, token: token(used), protocol: AGENT_PROTOCOL }), /^ERR transfer .* was served already: a token is good for one copy\n$/);
+  assert.match(await ask({ transferId: 'fresh', token: token('other'), protocol: AGENT_PROTOCOL }), /^ERR transfer fresh: the token is not the one the agents' key gives\n$/);
+  // A token made for another donor (sniffed on its stream, say) is good there only.
+  assert.match(await ask({ transferId: 'fresh', token: token('fresh', stack.cluster.addresses[0]), protocol: AGENT_PROTOCOL }), /^ERR transfer fresh: the token is not the one/);
+  assert.match(await ask({ transferId: 'fresh', token: token('fresh'), protocol: AGENT_PROTOCOL + 1 }), /^ERR this agent speaks protocol/);
   assert.equal(served(donor), 1);
   await assert.rejects(agentActivities(config).agentStatus({ protocol: AGENT_PROTOCOL + 1 }), /speaks protocol 1, the task 2: run agents and workers of one release/);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -120,12 +120,14 @@ test('no agent runs for the primary: the same kill is detected as before, after 
   if (detection.agent !== undefined) t.diagnostic(`detection: ${detection.agent} ms with the agent, ${ms} ms without`);
 });
 
-/** An agent of server 0 whose config names a pid file that does not exist: it says mariadbd is not running. */
+/** An agent of server 0 whose config names a pid file of no running mariadbd (as one killed leaves it): it says mariadbd is not running. */
 async function startLyingAgent(): Promise<() => void> {
   const server = stack.cluster.servers[0];
   const file = writeLocalAgentConfig(server, ensureAgentKey(path.join(stack.cluster.dir, 'agent.key')), await freePort());
   const lying = path.join(server.dir, 'agent-lying.json');
-  fs.writeFileSync(lying, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), pidFile: path.join(server.dir, 'no-such.pid') }));
+  const stale = path.join(server.dir, 'stale.pid');
+  fs.writeFileSync(stale, `${spawnSync('true').pid}\n`);
+  fs.writeFileSync(lying, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), pidFile: stale }));
   const log = path.join(server.dir, 'agent-lying.log');
   const size = fs.existsSync(log) ? fs.statSync(log).size : 0;
   const { pid } = startLocalAgent(lying, log, { ...process.env, TEMPORAL_ADDRESS: stack.temporal.address, TEMPORAL_NAMESPACE: 'default' });

@@ -44,6 +44,11 @@ export async function addServer(input: OperationInput<'addServer'>): Promise<Ope
       const lost = await transactionsOnlyOn(input, address);
       if (lost) throw ApplicationFailure.nonRetryable(`${address} not provisioned, nothing changed: ${lost}; add it with --reprovision to replace its data`, 'Diverged');
     }
+    if (checked) {
+      // Its data is replaced next: a write it took during the copy would be lost.
+      await activity('setReadOnly', `read_only on ${address}`)({ address, access, readOnly: true });
+      await activity('killClientConnections', `end client sessions on ${address}`)({ address, access });
+    }
     const donor = checked ? await chooseDonor(input, address, join.donor) : input.servers.find((s) => s.status === 'SECONDARY')?.address ?? input.primary;
     step(`provisioning ${address} from ${donor} (${join.provision})`);
     await provisionFrom(input, address, donor, join.provision, 'provision', step);

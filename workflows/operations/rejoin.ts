@@ -96,5 +96,7 @@ async function reprovisionOrRefuse(input: OperationInput<'rejoin'>, { reason, re
   }
   step(`re-provisioning ${address} from ${donor} (${reason})`);
   await provisionFrom(input, address, donor, input.config.agents ? 'clone' : 'dump', label, step);
+  // A clone restarted mariadbd: its semi-sync settings are its config's again.
+  await activity('setSemiSync', `replica side of semi-sync on ${address}`)({ address, access: input.config.access, primary: false, policy: input.config.policies.semiSync });
   return saved;
 }

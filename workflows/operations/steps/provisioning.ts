@@ -1,20 +1,21 @@
 import type { ProvisionMethod } from '../../../activities/provision';
 import { donorCandidates, pickDonor } from '../../logic/donor';
+import { gtidErrant } from '../../logic/gtid';
 import type { OperationContext } from '../../model';
 import { activity } from '../../steps';
 import { cloneThroughAgents } from './clone';
 
 /**
  * Where a copy comes from: the donor the operator named, else the replica
- * with the least lag (read now; one that does not answer is passed over),
- * else the primary.
+ * with the least lag (read now; one that does not answer, or holds errant
+ * transactions, is passed over: they would be copied), else the primary.
  */
 export async function chooseDonor(input: OperationContext, target: string, named: string | undefined): Promise<string> {
   if (named) return named;
   const { access } = input.config;
   const read = await Promise.all(donorCandidates(input.servers, input.primary, target)
     .map((address) => activity('getServerState', `lag of ${address}`, { startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 1 } })({ address, access }).catch(() => undefined)));
-  const replicas = read.filter((s) => s !== undefined);
+  const replicas = read.filter((s): s is NonNullable<typeof s> => s !== undefined && !(input.primaries && gtidErrant(s.flavor, s.history, input.primaries)));
   return replicas.length ? pickDonor(replicas[0].flavor, replicas, input.primary) : input.primary;
 }
 
