@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ensureAgentKey, startLocalAgent, writeLocalAgentConfig } from '../local/agent';
-import { accessOf, address, localAccounts, startLocalCluster } from '../local/cluster';
-import { gtidDomainOption, type LocalMariadb } from '../local/mariadb';
+import { accessOf, address, localAccounts, localServerDir, runningServerPid, startLocalCluster } from '../local/cluster';
+import { gtidDomainOption, type LocalMariadb, stopMariadb } from '../local/mariadb';
 import { startHaproxy, isHaproxyRunning } from '../local/haproxy';
 import { freePort, isPortFree, sleep } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
@@ -76,10 +76,7 @@ export async function sandboxUp(opts: { servers: number; clusters?: number }): P
 
   const accounts = localAccounts(paths.secrets());
   const clusters = sandboxClusters(state);
-  const servers = await Promise.all(clusters.map((c) => startLocalCluster({
-    dir: c.dir, ports: c.servers.map((s) => s.port), accounts, pids: c.servers.map((s) => s.pid),
-    serverIds: c.serverIds, gtidDomainId: c.gtidDomainId,
-  })));
+  const servers = await Promise.all(clusters.map((c) => startSandboxCluster(c, accounts, () => saveState(state))));
   clusters.forEach((c, k) => servers[k].forEach((s, i) => (c.servers[i].pid = s.pid)));
   saveState(state);
   // The router starts pointing where each conductor last routed (a new sandbox: where it will); then the conductors move it.
@@ -174,6 +171,29 @@ async function healthRoundNow(client: Client, cluster: string): Promise<void> {
     if (!now.operation && (now.health?.at !== start.health?.at || start.operation)) return;
     if (Date.now() > deadline) throw new Error(`the conductor of ${cluster} did not report within 60 s; see ${paths.log('worker')}`);
     await sleep(200);
+  }
+}
+
+/**
+ * Starts a cluster's servers on the ports its state names. A port chosen
+ * free when the sandbox was made can be taken before its server binds it
+ * (Temporal's own ports, another sandbox coming up): a cluster never
+ * bootstrapped starts again on other free ports, three tries; one that
+ * holds data keeps its ports (its addresses are the cluster's).
+ */
+async function startSandboxCluster(c: SandboxCluster, accounts: ReturnType<typeof localAccounts>, save: () => void): Promise<LocalMariadb[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLocalCluster({
+        dir: c.dir, ports: c.servers.map((s) => s.port), accounts, pids: c.servers.map((s) => s.pid), serverIds: c.serverIds, gtidDomainId: c.gtidDomainId,
+      });
+    } catch (err) {
+      if (attempt === 3 || fs.existsSync(path.join(c.dir, 'bootstrapped'))) throw err;
+      await Promise.all(c.servers.map((_s, i) => stopMariadb(runningServerPid(localServerDir(c.dir, i), undefined))));
+      fs.rmSync(c.dir, { recursive: true, force: true });
+      for (const server of c.servers) Object.assign(server, { port: await freePort(), pid: undefined });
+      save();
+    }
   }
 }
 
