@@ -4,6 +4,7 @@ import { getServerState } from '../../activities/server-state';
 import { routeWriter } from '../../activities/router/haproxy';
 import { waitForGtid } from '../../activities/wait-for-gtid';
 import { applyCluster } from '../../client/cluster-apply';
+import { requestOperation } from '../../client/operations';
 import { clusterWorkflowId } from '../../workflows/api';
 import { readMemo } from '../../client/memo';
 import { isMariadbRunning } from '../../client/local/mariadb';
@@ -62,6 +63,21 @@ export async function resetStack(stack: TestStack): Promise<void> {
   await resetTopology(cluster);
   await routeWriter({ router: stack.router.router, writer: cluster.addresses[0], readers: cluster.addresses.slice(1) });
   await applyCluster(temporal.client, stack.spec);
+}
+
+/**
+ * An operator's failover of a primary just killed, or the one detection
+ * started first (a killed primary is confirmed at once): the request is
+ * then refused as busy with it, and that failover is the one to follow.
+ */
+export async function failoverNow(stack: TestStack): Promise<{ workflowId: string }> {
+  try {
+    return await requestOperation(stack.temporal.client, stack.name, { kind: 'failover' });
+  } catch (err) {
+    const running = (await conductorMemo(stack)).operation;
+    if (running?.kind !== 'failover' || !(err as Error).message.includes(`busy with failover #${running.id}`)) throw err;
+    return running;
+  }
 }
 
 /**

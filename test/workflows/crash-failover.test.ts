@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import { sleep } from '../../client/local/ports';
-import { requestOperation } from '../../client/operations';
 import { crashTestFile } from '../harness/crash';
-import { assertHealthy } from '../harness/stack';
+import { assertHealthy, failoverNow } from '../harness/stack';
 
 /** The primary is killed while the client writes: every write it acknowledged must survive on the new primary. */
 const { stack, completedActivities, runCase } = crashTestFile({
@@ -10,7 +9,7 @@ const { stack, completedActivities, runCase } = crashTestFile({
   fault: async (s) => {
     process.kill(s.cluster.servers[0].pid, 'SIGKILL');
   },
-  start: (s) => requestOperation(s.temporal.client, s.name, { kind: 'failover' }),
+  start: failoverNow,
   check: async (s) => {
     await assertHealthy(s, { viewId: 2, rows: [1, 2, 3], dead: [0] });
   },

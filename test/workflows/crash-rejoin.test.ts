@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { followOperation, requestOperation, requestRejoin } from '../../client/operations';
+import { followOperation, requestRejoin } from '../../client/operations';
 import { crashTestFile } from '../harness/crash';
-import { assertHealthy, conductorMemo } from '../harness/stack';
+import { assertHealthy, conductorMemo, failoverNow } from '../harness/stack';
 
 /** Crash safety of rejoin: the old primary of a failover comes back while the worker is killed after each step. */
 crashTestFile({
   name: 'rejoin',
   prepare: async (stack) => {
     process.kill(stack.cluster.servers[0].pid, 'SIGKILL');
-    const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'failover' });
-    await followOperation(stack.temporal.client, started.workflowId, () => undefined);
+    await followOperation(stack.temporal.client, (await failoverNow(stack)).workflowId, () => undefined);
     await stack.cluster.start(0);
   },
   start: (stack) => requestRejoin(stack.temporal.client, stack.name, { address: stack.cluster.addresses[0] }),
