@@ -106,10 +106,11 @@ async function serving(pid: number, adminSocket: string): Promise<boolean> {
   return false;
 }
 
-export function stopHaproxy(pid: number | undefined): Promise<void> {
-  return stopProcess(pid, BINARY, 5_000);
+/** `mark`: what only this proxy's process has (its config file): a pid reused by another is not stopped. */
+export function stopHaproxy(pid: number | undefined, mark = BINARY): Promise<void> {
+  return stopProcess(pid, mark, 5_000);
 }
 
-export function isHaproxyRunning(pid: number | undefined): boolean {
-  return isRunning(pid, BINARY);
+export function isHaproxyRunning(pid: number | undefined, mark = BINARY): boolean {
+  return isRunning(pid, mark);
 }

@@ -37,8 +37,10 @@ export function isRunning(pid: number | undefined, commandPart: string): boolean
   const threads = threadStates(pid);
   if (![...threads.values()].some((state) => !EXITED.has(state))) return false;
   if (EXITED.has(threads.get(pid) ?? 'X')) return true;
+  // In its command line or its environment: pids are reused (pid_max is 32768 here), so a caller that can names
+  // something only its own process has (a path under its state directory, GTIDFLOW_HOME=…).
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(commandPart);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(commandPart) || fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(commandPart);
   } catch {
     return false;
   }

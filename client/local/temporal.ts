@@ -96,10 +96,11 @@ async function waitUntilServing(server: LocalTemporal, logFile: string): Promise
   }
 }
 
-export function stopTemporal(pid: number | undefined): Promise<void> {
-  return stopProcess(pid, BINARY, 20_000);
+/** `mark`: what only this server's process has (its SQLite file): a pid reused by another is not stopped. */
+export function stopTemporal(pid: number | undefined, mark = BINARY): Promise<void> {
+  return stopProcess(pid, mark, 20_000);
 }
 
-export function isTemporalRunning(pid: number | undefined): boolean {
-  return isRunning(pid, BINARY);
+export function isTemporalRunning(pid: number | undefined, mark = BINARY): boolean {
+  return isRunning(pid, mark);
 }

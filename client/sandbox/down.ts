@@ -2,7 +2,7 @@ import { isHaproxyRunning, stopHaproxy } from '../local/haproxy';
 import { stopMariadb } from '../local/mariadb';
 import { isRunning, stopProcess } from '../local/processes';
 import { isTemporalRunning, stopTemporal } from '../local/temporal';
-import { loadState, sandboxClusters, saveState } from './state';
+import { loadState, marks, sandboxClusters, saveState } from './state';
 import { agentConfigFile, serverPid } from './status';
 
 /**
@@ -37,14 +37,14 @@ export async function sandboxDown(): Promise<string[]> {
     const mark = agentConfigFile(cluster, i);
     if (await stop(`agent ${agent.pid}`, agent.pid, isRunning(agent.pid, mark), (pid) => stopProcess(pid, mark))) agent.pid = undefined;
   }));
-  if (await stop(`worker ${worker.pid}`, worker.pid, isRunning(worker.pid, 'gtidflow.js'), (pid) => stopProcess(pid, 'gtidflow.js'))) worker.pid = undefined;
-  if (await stop(`haproxy ${haproxy.pid}`, haproxy.pid, isHaproxyRunning(haproxy.pid), stopHaproxy)) haproxy.pid = undefined;
+  if (await stop(`worker ${worker.pid}`, worker.pid, isRunning(worker.pid, marks.worker()), (pid) => stopProcess(pid, marks.worker()))) worker.pid = undefined;
+  if (await stop(`haproxy ${haproxy.pid}`, haproxy.pid, isHaproxyRunning(haproxy.pid, marks.haproxy()), (pid) => stopHaproxy(pid, marks.haproxy()))) haproxy.pid = undefined;
   await Promise.all(servers.map(async ({ cluster, server, i }) => {
     const pid = serverPid(cluster, i);
     if (pid) server.pid = pid;
     if (await stop(`mariadbd ${pid ?? server.pid} (port ${server.port})`, pid, pid !== undefined, stopMariadb)) server.pid = undefined;
   }));
-  if ('port' in temporal && (await stop(`temporal ${temporal.pid}`, temporal.pid, isTemporalRunning(temporal.pid), stopTemporal))) temporal.pid = undefined;
+  if ('port' in temporal && (await stop(`temporal ${temporal.pid}`, temporal.pid, isTemporalRunning(temporal.pid, marks.temporal()), (pid) => stopTemporal(pid, marks.temporal())))) temporal.pid = undefined;
   saveState(state);
   if (failed.length) throw new Error(`sandbox down: still running after SIGKILL: ${failed.join('; ')}`);
   return stopped;

@@ -58,6 +58,18 @@ export function sandboxClusters(state: SandboxState): SandboxCluster[] {
   });
 }
 
+/**
+ * What only this sandbox's processes have in their command line or
+ * environment: a recorded pid may have been reused by another process
+ * (another sandbox's worker, say), which must neither count as running nor
+ * be stopped. The servers and agents name their own paths already.
+ */
+export const marks = {
+  worker: () => `GTIDFLOW_HOME=${stateDir()}`,
+  temporal: () => paths.temporalDb(),
+  haproxy: () => paths.haproxyConfig(),
+};
+
 export function stateDir(): string {
   return path.resolve(process.env.GTIDFLOW_HOME ?? path.join(__dirname, '..', '..', '.gtidflow'));
 }

@@ -3,7 +3,7 @@ import { localServerDir, runningServerPid } from '../local/cluster';
 import { isHaproxyRunning } from '../local/haproxy';
 import { isRunning } from '../local/processes';
 import { isTemporalRunning } from '../local/temporal';
-import { loadState, SandboxCluster, sandboxClusters } from './state';
+import { loadState, marks, SandboxCluster, sandboxClusters } from './state';
 
 export interface SandboxProcess {
   role: 'temporal' | 'mariadb' | 'haproxy' | 'worker' | 'agent';
@@ -34,13 +34,13 @@ export function sandboxStatus(): SandboxProcess[] {
   const t = state.temporal;
   const clusters = sandboxClusters(state);
   return [
-    'port' in t ? entry('temporal', t.pid, isTemporalRunning(t.pid), `127.0.0.1:${t.port}`) : entry('temporal', undefined, false, t.external),
+    'port' in t ? entry('temporal', t.pid, isTemporalRunning(t.pid, marks.temporal()), `127.0.0.1:${t.port}`) : entry('temporal', undefined, false, t.external),
     ...clusters.flatMap((c) => c.servers.map((s, i) => {
       const pid = serverPid(c, i);
       return entry('mariadb', pid ?? s.pid, pid !== undefined, `127.0.0.1:${s.port}`, c.name);
     })),
-    entry('haproxy', state.haproxy.pid, isHaproxyRunning(state.haproxy.pid), `127.0.0.1:${state.haproxy.writerPort}`),
-    entry('worker', state.worker.pid, isRunning(state.worker.pid, 'gtidflow.js')),
+    entry('haproxy', state.haproxy.pid, isHaproxyRunning(state.haproxy.pid, marks.haproxy()), `127.0.0.1:${state.haproxy.writerPort}`),
+    entry('worker', state.worker.pid, isRunning(state.worker.pid, marks.worker())),
     // After the servers: a process looked up by address alone is the server.
     ...clusters.flatMap((c) => c.servers.map((s, i) => entry('agent', s.agent?.pid, isRunning(s.agent?.pid, agentConfigFile(c, i)), `127.0.0.1:${s.port}`, c.name))),
   ];

@@ -15,12 +15,11 @@ import { temporalSettings } from '../settings';
 import { healthScheduleId, TASK_QUEUE } from '../../workflows/api';
 import { readMemo } from '../memo';
 import type { ClusterSpec } from '../spec';
-import { loadState, paths, type SandboxCluster, sandboxClusterName, sandboxClusters, type SandboxState, saveState, stateDir } from './state';
+import { loadState, marks, paths, type SandboxCluster, sandboxClusterName, sandboxClusters, type SandboxState, saveState, stateDir } from './state';
 import { sandboxEndpoints, SandboxEndpoints } from './endpoints';
 import { agentConfigFile } from './status';
 import { waitForWorker } from './worker-ready';
 
-const WORKER_MARK = 'gtidflow.js';
 
 /** A port we prefer (the well-known one) when it is free, any free one otherwise. */
 async function preferPort(port: number): Promise<number> {
@@ -66,7 +65,7 @@ export async function sandboxUp(opts: { servers: number; clusters?: number }): P
   saveState(state);
 
   const temporal = state.temporal;
-  if ('port' in temporal && !isTemporalRunning(temporal.pid)) {
+  if ('port' in temporal && !isTemporalRunning(temporal.pid, marks.temporal())) {
     const started = await startTemporalOnFreePorts({ dbFile: paths.temporalDb(), port: temporal.port, uiPort: temporal.uiPort, logFile: paths.log('temporal') });
     Object.assign(temporal, { pid: started.pid, port: started.port, uiPort: started.uiPort });
     saveState(state);
@@ -85,7 +84,7 @@ export async function sandboxUp(opts: { servers: number; clusters?: number }): P
     return { primary: recorded?.primary ?? address(servers[k][0]), faulty: recorded?.faulty ?? [] };
   }));
 
-  if (!isHaproxyRunning(state.haproxy.pid)) {
+  if (!isHaproxyRunning(state.haproxy.pid, marks.haproxy())) {
     const endpoints = (k: number) => {
       const { primary, faulty } = routed[k];
       const backend = (enabled: (a: string) => boolean) => servers[k].map((s) => ({ name: address(s), port: s.port, enabled: enabled(address(s)) }));
@@ -108,15 +107,16 @@ export async function sandboxUp(opts: { servers: number; clusters?: number }): P
 
   const specs = clusters.map((c, k) => writeClusterSpec(c, servers[k].map((s) => address(s)), routed[k].primary, accounts));
 
-  const env = { ...process.env, TEMPORAL_ADDRESS: settings.address, TEMPORAL_NAMESPACE: settings.namespace };
-  if (!isRunning(state.worker.pid, WORKER_MARK)) {
+  // GTIDFLOW_HOME in their environment: what tells this sandbox's worker from another's (marks.worker).
+  const env = { ...process.env, GTIDFLOW_HOME: stateDir(), TEMPORAL_ADDRESS: settings.address, TEMPORAL_NAMESPACE: settings.namespace };
+  if (!isRunning(state.worker.pid, marks.worker())) {
     const cli = path.join(__dirname, '..', 'gtidflow.js');
     state.worker.pid = startDetached(process.execPath, [cli, 'worker'], paths.log('worker'), env).pid;
     saveState(state);
   }
   const keyFile = ensureAgentKey(paths.agentKey());
   await Promise.all([
-    waitForWorker(client, TASK_QUEUE, state.worker.pid!, paths.log('worker')),
+    waitForWorker(client, TASK_QUEUE, state.worker.pid!, marks.worker(), paths.log('worker')),
     ...clusters.flatMap((c, k) => servers[k].map((server, i) => ensureAgent(state, c, i, server, keyFile, env))),
   ]);
   // Registration bootstraps a new cluster; a registered one is checked (and repaired) by a health round now. Each cluster has its own conductor.

@@ -132,7 +132,7 @@ test('down stops the agents and the mariadbd an agent started; up brings every p
   // Agents first, each named by its pid.
   assert.deepEqual(stopped.slice(0, servers.length).sort(), ps.filter((p) => p.role === 'agent').map((p) => `agent ${p.pid}`).sort(), down);
   assert.ok(stopped.includes(`mariadbd ${mariadbPid(ps, replica).pid} (port ${replica.split(':')[1]})`), down);
-  for (const p of ps) assert.equal(isRunning(p.pid!, ''), false, `${p.role} ${p.pid} still running after down`);
+  for (const p of ps) assert.equal(isRunning(p.pid!, env.GTIDFLOW_HOME!), false, `${p.role} ${p.pid} still running after down`);
   assert.deepEqual(mariadbdsOn(replicaDir), []);
   assert.ok((await processes()).every((p) => !p.running));
 

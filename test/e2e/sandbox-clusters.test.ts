@@ -184,7 +184,7 @@ test('sandbox down stops every process of both clusters; up brings both back as 
   const stopped = down.replace(/^stopped /, '').split(', ');
   assert.equal(stopped.filter((s) => s.startsWith('agent ')).length, 6, down);
   assert.equal(stopped.filter((s) => s.startsWith('mariadbd ')).length, 6, down);
-  for (const p of ps) assert.equal(isRunning(p.pid!, ''), false, `${p.role} ${p.pid} (${p.cluster ?? ''}) still running after down`);
+  for (const p of ps) assert.equal(isRunning(p.pid!, env.GTIDFLOW_HOME!), false, `${p.role} ${p.pid} (${p.cluster ?? ''}) still running after down`);
   assert.ok((await processes()).every((p) => !p.running));
 
   // No --clusters: the sandbox keeps the two it was made with. Temporal may come back on other ports: another

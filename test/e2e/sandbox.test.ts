@@ -157,7 +157,7 @@ test('down stops every process; up again brings back the same data and Temporal 
   const down = await gtidflow(['sandbox', 'down'], env);
   assert.equal(down.code, 0, down.stderr);
   // A zombie (exited, not yet reaped by init) is not running: isRunning looks at /proc, not only kill(0).
-  for (const p of status) assert.equal(isRunning(p.pid!, ''), false, `${p.role} ${p.pid} still running`);
+  for (const p of status) assert.equal(isRunning(p.pid!, env.GTIDFLOW_HOME!), false, `${p.role} ${p.pid} still running`);
   // Gone means every thread gone, not only the main one (whose exit empties the command line first),
   // so the next up finds every port free.
   for (const p of status) assert.deepEqual(liveThreads(p.pid!), [], `${p.role} ${p.pid} has threads still running`);
