@@ -135,10 +135,15 @@ export function rootConnection(port: number): Promise<mysql.Connection> {
   return mysql.createConnection({ socketPath: socketPath(port), user: 'root', multipleStatements: true });
 }
 
-export function stopMariadb(pid: number | undefined): Promise<void> {
-  return stopProcess(pid, SERVER_BINARY, 30_000);
+/**
+ * `mark`: what only this server's process has (its directory, in its
+ * --datadir): a pid reused by another server is neither stopped nor
+ * taken for this one (pid_max is 32768 here).
+ */
+export function stopMariadb(pid: number | undefined, mark = SERVER_BINARY): Promise<void> {
+  return stopProcess(pid, mark, 30_000);
 }
 
-export function isMariadbRunning(pid: number | undefined): boolean {
-  return isRunning(pid, SERVER_BINARY);
+export function isMariadbRunning(pid: number | undefined, mark = SERVER_BINARY): boolean {
+  return isRunning(pid, mark);
 }

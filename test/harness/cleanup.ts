@@ -10,7 +10,8 @@ import { signal } from '../../client/local/processes';
  * killed on exit, as a last resort if the file dies before the hook runs.
  */
 const cleanups: (() => Promise<void>)[] = [];
-const started = new Set<number>();
+/** Each pid started, with its start time (/proc): pids are reused here (pid_max 32768), so a pid is killed only while it is still that process. */
+const started = new Map<number, string | undefined>();
 
 after(runCleanups);
 
@@ -20,7 +21,7 @@ export async function runCleanups(): Promise<void> {
 }
 
 function killStarted(): void {
-  for (const pid of started) signal(pid, 'SIGKILL');
+  for (const [pid, since] of started) if (since !== undefined && startTime(pid) === since) signal(pid, 'SIGKILL');
 }
 
 process.on('exit', killStarted);
@@ -49,9 +50,19 @@ export function atEnd(fn: () => Promise<void>): void {
 }
 
 export function track(pid: number): void {
-  started.add(pid);
+  started.set(pid, startTime(pid));
 }
 
 export function untrack(pid: number): void {
   started.delete(pid);
+}
+
+/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined when it is gone. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }

@@ -49,7 +49,7 @@ export async function startTestCluster(size: number, options: TestClusterOptions
   // startLocalCluster starts every server with the usual options: those that need more start again with them.
   if (serverArgs) {
     await Promise.all(servers.map(async (s, i) => {
-      await stopMariadb(s.pid);
+      await stopMariadb(s.pid, s.dir);
       servers[i] = await startMariadb(s.dir, s.port, s.serverId, serverArgs(i));
     }));
   }
@@ -70,7 +70,7 @@ export async function startTestCluster(size: number, options: TestClusterOptions
       }
     },
     async stop(i) {
-      await stopMariadb(servers[i].pid);
+      await stopMariadb(servers[i].pid, servers[i].dir);
       untrack(servers[i].pid);
     },
     async start(i) {
@@ -91,7 +91,7 @@ export async function startTestCluster(size: number, options: TestClusterOptions
       for (const s of servers) {
         const file = path.join(s.dir, 'mariadbd.pid');
         const pid = fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').trim()) : 0;
-        if (!pid || pid === s.pid || !isMariadbRunning(pid)) continue;
+        if (!pid || pid === s.pid || !isMariadbRunning(pid, s.dir)) continue;
         untrack(s.pid);
         s.pid = pid;
         track(pid);
@@ -99,7 +99,7 @@ export async function startTestCluster(size: number, options: TestClusterOptions
     },
   };
   atEnd(async () => {
-    await Promise.all(cluster.servers.map((s) => stopMariadb(s.pid).then(() => untrack(s.pid))));
+    await Promise.all(cluster.servers.map((s) => stopMariadb(s.pid, s.dir).then(() => untrack(s.pid))));
     fs.rmSync(dir, { recursive: true, force: true });
   });
   await resetTopology(cluster);

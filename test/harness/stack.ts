@@ -52,7 +52,7 @@ export async function resetStack(stack: TestStack): Promise<void> {
   await temporal.client.workflow.getHandle(clusterWorkflowId(stack.name)).terminate('test reset').catch(() => undefined);
   cluster.adoptPids();
   for (const [i, server] of cluster.servers.entries()) {
-    if (isMariadbRunning(server.pid)) process.kill(server.pid, 'SIGCONT');
+    if (isMariadbRunning(server.pid, server.dir)) process.kill(server.pid, 'SIGCONT');
     else await cluster.start(i);
   }
   // One history again: the same data everywhere, kept out of the binlogs, and empty GTID positions.
