@@ -105,14 +105,18 @@ export interface LocalClusterLayout {
  */
 export async function startLocalCluster(layout: LocalClusterLayout): Promise<LocalMariadb[]> {
   const fresh = !fs.existsSync(path.join(layout.dir, 'bootstrapped'));
-  const servers = await Promise.all(layout.ports.map((port, i) => {
+  // Every start settles before a failure is told: the caller may remove the directory, which a start still copying into would refill.
+  const settled = await Promise.allSettled(layout.ports.map((port, i) => {
     const dir = localServerDir(layout.dir, i);
     const serverId = layout.serverIds?.[i] ?? i + 1;
     const pid = runningServerPid(dir, layout.pids?.[i]);
     return pid
-      ? { port, serverId, dir, pid, socket: socketPath(port) }
+      ? Promise.resolve({ port, serverId, dir, pid, socket: socketPath(port) })
       : startMariadb(dir, port, serverId, [], layout.gtidDomainId);
   }));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const servers = settled.map((r) => (r as PromiseFulfilledResult<LocalMariadb>).value);
   if (fresh) {
     for (const server of servers) {
       await createAccounts(server.port, layout.accounts);
