@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ElectionInput, ElectionServer, electPrimary } from '../../workflows/logic/election';
+import { gtidErrant } from '../../workflows/logic/gtid';
 
 function server(address: string, fields: Partial<ElectionServer> = {}): ElectionServer {
   return {
@@ -31,6 +32,10 @@ interface Case {
   diverged?: { address: string; errant: string }[];
   lost?: string;
 }
+
+/** A MariaDB server of a cluster whose recorded primary is server_id 1: its errant transactions as the failover finds them in its history. */
+const withHistory = (address: string, history: string, fields: Partial<ElectionServer>) =>
+  server(address, { ...fields, errant: gtidErrant('mariadb', history, ['1']) });
 
 const U1 = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 const U2 = '8f2b1c3d-0a1b-11ee-8000-0242ac120002';
@@ -117,6 +122,22 @@ const cases: Case[] = [
     },
     winner: 'r1:3306',
     diverged: [{ address: 'r2:3306', errant: '1-5-2' }],
+  },
+  {
+    name: "MariaDB: every server holds another cluster's domain (a shard channel on the primary) from foreign server ids: elected; a local write in the cluster's own domain still diverged",
+    input: {
+      servers: [
+        oldPrimary({ executed: '0-1-12,7-102-8' }),
+        // Domain 7 is another cluster's (its primaries 101, then 102): replicated data, not errant.
+        withHistory('r1:3306', '0-1-12,7-101-5,7-102-8', { penalty: 10, executed: '0-1-12,7-102-8', received: '0-1-12,7-102-8' }),
+        withHistory('r2:3306', '0-1-12,7-101-5,7-102-8', { penalty: 20, executed: '0-1-12,7-102-8', received: '0-1-12,7-102-8' }),
+        // Preferred by penalty, but it wrote on its own in domain 0.
+        withHistory('r3:3306', '0-1-12,0-3-13,7-101-5,7-102-8', { executed: '0-3-13,7-102-8', received: '0-1-12,7-102-8' }),
+      ],
+    },
+    winner: 'r1:3306',
+    reason: 'r1:3306 elected: lowest penalty (10), holds every transaction',
+    diverged: [{ address: 'r3:3306', errant: '0-3-13' }],
   },
   {
     name: 'MariaDB: a replica that wrote the same seq itself (a split) is diverged, the one with the acknowledged transaction wins',

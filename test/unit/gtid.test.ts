@@ -13,6 +13,7 @@ import {
   gtidTransactionCount,
   gtidUnion,
 } from '../../workflows/logic/gtid';
+import { errantBinlogRange } from '../../workflows/logic/gtid-mariadb';
 
 const A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 const B = '8f2b1c3d-0a1b-11ee-8000-0242ac120002';
@@ -213,7 +214,19 @@ describe('gtidOrigins and gtidErrant', () => {
     ['mariadb', '', [], ['1'], ''],
     ['mariadb', '0-1-100,0-2-40', ['1', '2'], ['1', '2'], ''],
     ['mariadb', '0-1-100,0-3-101', ['1', '3'], ['1'], '0-3-101'],
-    ['mariadb', '1-7-2,0-1-100,0-3-9', ['1', '3', '7'], ['1'], '0-3-9,1-7-2'],
+    ['mariadb', '1-7-2,0-1-100,0-3-9', ['1', '3', '7'], ['1'], '0-3-9'],
+    // Another cluster's domain (7), replicated in through a shard channel on the primary: none of its server ids is errant.
+    ['mariadb', '0-1-100,7-101-5', ['1', '101'], ['1'], ''],
+    ['mariadb', '0-1-100,0-2-120,7-101-5,7-102-9', ['1', '101', '102', '2'], ['1', '2'], ''],
+    // A local write in the cluster's own domain still is, beside the other cluster's.
+    ['mariadb', '0-1-100,0-3-101,7-101-5', ['1', '101', '3'], ['1'], '0-3-101'],
+    // Two own domains (a recorded primary wrote in each), one foreign.
+    ['mariadb', '0-1-10,1-2-4,1-5-6,9-8-1', ['1', '2', '5', '8'], ['1', '2'], '1-5-6'],
+    // A domain a recorded primary wrote in is own, whoever else wrote in it.
+    ['mariadb', '0-1-10,7-1-3,7-3-4', ['1', '3'], ['1'], '7-3-4'],
+    // No recorded primary's transaction at all (a new server's own writes): which domains are the cluster's is unknown, every one counts.
+    ['mariadb', '0-4-3', ['4'], ['1', '2'], '0-4-3'],
+    ['mariadb', '0-4-3,7-101-5', ['101', '4'], ['1'], '0-4-3,7-101-5'],
     ['mysql', `${A}:1-10`, [A], [A], ''],
     ['mysql', `${A}:1-10,${B}:1-2`, [A, B], [A], `${B}:1-2`],
     ['mysql', `${A}:1-10,${B}:maint:1-2`, [A, B], [A], `${B}:maint:1-2`],
@@ -224,4 +237,15 @@ describe('gtidOrigins and gtidErrant', () => {
       assert.equal(gtidErrant(flavor, history, primaries), errant);
     });
   }
+});
+
+describe('errantBinlogRange', () => {
+  it("a diverged server's own events after the last of them the cluster holds, in each domain it diverged in", () => {
+    assert.deepEqual(errantBinlogRange('0-3-12', '0-1-10,0-3-8', 3), { domains: [0], serverId: 3, startAfter: '0-3-8' });
+    assert.deepEqual(errantBinlogRange('0-3-12', '0-1-10', 3), { domains: [0], serverId: 3, startAfter: '' });
+  });
+
+  it("a foreign domain it is ahead in (a shard channel still applied after the fence) selects none of the other cluster's events: they carry its server ids", () => {
+    assert.deepEqual(errantBinlogRange('0-1-12,7-101-9', '0-1-10,0-2-11,7-101-5', 1), { domains: [0, 7], serverId: 1, startAfter: '0-1-10' });
+  });
 });

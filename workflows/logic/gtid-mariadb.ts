@@ -60,6 +60,23 @@ function subtract(a: Position, b: Position, sameSeqDiffers = false): Position {
   return rest;
 }
 
+/**
+ * Errant, by origin and domain: from none of `origins` (the recorded
+ * primaries' server_ids), in a domain one of them wrote in (the cluster's
+ * own). A domain none of them wrote in is another cluster's, replicated in
+ * (a shard move's channel on the primary): its transactions, whatever their
+ * server_id, are ordinary replicated data. A history holding no transaction
+ * of a recorded primary at all (a new server, one that only ever wrote on
+ * its own) does not show which domains are the cluster's: every domain
+ * counts then, or a new server's own writes would pass for another
+ * cluster's.
+ */
+function errantEntries(list: Entry[], origins: string[]): Entry[] {
+  const fromPrimary = (e: Entry) => origins.includes(String(e.server));
+  const own = new Set(list.filter(fromPrimary).map((e) => e.domain));
+  return list.filter((e) => !fromPrimary(e) && (own.size === 0 || own.has(e.domain)));
+}
+
 export const mariadbGtid: GtidOps = {
   normalize: (position) => format(parse(position)),
   contains: (a, b) => subtract(parse(b), parse(a)).size === 0,
@@ -72,7 +89,7 @@ export const mariadbGtid: GtidOps = {
   },
   isEmpty: (position) => parse(position).size === 0,
   origins: (history) => [...new Set(entries(history).map((e) => String(e.server)))].sort(),
-  fromOthers: (history, origins) => formatEntries(entries(history).filter((e) => !origins.includes(String(e.server)))),
+  fromOthers: (history, origins) => formatEntries(errantEntries(entries(history), origins)),
   transactionCount: (position) => [...parse(position).values()].reduce((sum, e) => sum + e.seq, 0),
 };
 
@@ -81,7 +98,9 @@ export const mariadbGtid: GtidOps = {
  * mariadb-binlog: in each domain it diverged in, its events (its server_id)
  * after the last of its transactions the cluster holds (from the cluster's
  * history, gtid_binlog_state: positions alone do not say it, as seqs from
- * different servers interleave).
+ * different servers interleave). A domain it is ahead in that another
+ * cluster writes (a shard channel it still applied after it was fenced)
+ * selects nothing: that cluster's events carry its server_ids, not this one.
  */
 export function errantBinlogRange(divergent: string, clusterHistory: string, serverId: number): { domains: number[]; serverId: number; startAfter: string } {
   const domains = [...parse(divergent).keys()].sort((x, y) => x - y);

@@ -14,7 +14,10 @@ export interface GtidOps {
   transactionCount(position: string): number;
   /** The servers (MariaDB server_id, MySQL server_uuid) that transactions of a history originated on. */
   origins(history: string): string[];
-  /** The transactions of a history that originated on none of `origins`. */
+  /**
+   * The transactions of a history that originated on none of `origins`;
+   * MariaDB: only in the domains `origins` wrote in (see gtidErrant).
+   */
   fromOthers(history: string, origins: string[]): string;
 }
 
@@ -74,6 +77,11 @@ export function gtidOrigins(flavor: Flavor, history: string): string[] {
 /**
  * Errant transactions: those of a history that originated on a server that
  * was never the primary of a recorded view (written locally on a replica).
+ * MariaDB: only in the cluster's own domains, those a recorded primary wrote
+ * in; a domain none of them wrote in is another cluster's, replicated in
+ * through a channel on the primary (a shard move), and never errant. A
+ * history without any recorded primary's transaction does not tell its
+ * domains: every one counts. MySQL has no domains: see gtid-mysql.ts.
  */
 export function gtidErrant(flavor: Flavor, history: string, primaries: string[]): string {
   return opsFor(flavor).fromOthers(history, primaries);
