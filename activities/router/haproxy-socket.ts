@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
+import { parseAddress } from '../../workflows/logic/address';
 
 const TIMEOUT_MS = 2_000;
 
@@ -26,7 +27,10 @@ const CHECK_ENABLED = 0x04;
 
 export interface BackendServer {
   backendId: number;
+  backend: string;
   name: string;
+  /** Where HAProxy sends its traffic, "host:port" as a server line writes it. */
+  address: string;
   adminState: number;
   /** Taken out by us (`state maint`): what fencing and routing set. */
   forcedMaint: boolean;
@@ -34,6 +38,20 @@ export interface BackendServer {
   ready: boolean;
   /** The server's health check: none configured, configured but not enabled, or enabled. */
   healthCheck: 'none' | 'disabled' | 'enabled';
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+/**
+ * One change at a time to a HAProxy from this process, in the order asked.
+ * A reload (shard-endpoint.ts) carries over the runtime states it dumps
+ * first: a state set on the old worker after the dump would be lost with
+ * it, so routing waits for a reload, and a reload for routing.
+ */
+export function exclusive<T>(adminSocket: string, change: () => Promise<T>): Promise<T> {
+  const run = (queues.get(adminSocket) ?? Promise.resolve()).catch(() => undefined).then(change);
+  queues.set(adminSocket, run);
+  return run;
 }
 
 /** Unknown backend or server, or a socket without `level admin`: retrying will not help. */
@@ -46,16 +64,26 @@ export function routerConfigError(message: string): ApplicationFailure {
  * and closes the connection) and returns the text answer.
  */
 export function haproxyCommand(socket: string, command: string): Promise<string> {
+  return cliCommand('admin socket', socket, command);
+}
+
+/** The same over the master CLI (`haproxy -W -S <socket>`): the master's own commands, or `@!<pid> <command>` for one of its workers. */
+export function masterCommand(socket: string, command: string): Promise<string> {
+  return cliCommand('master socket', socket, command);
+}
+
+function cliCommand(what: string, socket: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const conn = net.createConnection({ path: socket });
     let answer = '';
     const fail = (reason: string) => {
       conn.destroy();
-      reject(ApplicationFailure.retryable(`HAProxy admin socket ${socket}: ${reason} (command: ${command})`, 'RouterUnreachable'));
+      reject(ApplicationFailure.retryable(`HAProxy ${what} ${socket}: ${reason} (command: ${command})`, 'RouterUnreachable'));
     };
     conn.setEncoding('utf8');
     conn.setTimeout(TIMEOUT_MS, () => fail(`no answer within ${TIMEOUT_MS} ms`));
-    conn.on('connect', () => conn.write(`${command}\n`));
+    // Half-closed after the command: the master CLI, unlike the admin socket, answers and closes only then.
+    conn.on('connect', () => conn.end(`${command}\n`));
     conn.on('data', (chunk) => (answer += chunk));
     conn.on('error', (err: NodeJS.ErrnoException) => fail(`cannot connect: ${err.code ?? err.message}`));
     conn.on('end', () => {
@@ -78,21 +106,79 @@ export function checkName(name: string, what: string): string {
 }
 
 export async function showServersState(socket: string, backend: string): Promise<BackendServer[]> {
-  const answer = await haproxyCommand(socket, `show servers state ${checkName(backend, 'backend')}`);
+  return (await serversState(socket, `show servers state ${checkName(backend, 'backend')}`)).servers;
+}
+
+/** Every backend's servers, and the answer as it is: the format HAProxy's server-state-file is read in. */
+export function dumpServersState(socket: string): Promise<{ text: string; servers: BackendServer[] }> {
+  return serversState(socket, 'show servers state');
+}
+
+async function serversState(socket: string, command: string): Promise<{ text: string; servers: BackendServer[] }> {
+  const answer = await haproxyCommand(socket, command);
   const rows = tableAfterHeader(answer, ' ');
-  if (!rows) throw routerConfigError(`HAProxy admin socket ${socket}: show servers state ${backend}: ${answer.trim()}`);
-  return rows.map((row) => {
+  if (!rows) throw routerConfigError(`HAProxy admin socket ${socket}: ${command}: ${answer.trim()}`);
+  const servers = rows.map((row): BackendServer => {
     const adminState = Number(row.srv_admin_state);
     const checkState = Number(row.srv_check_state);
     return {
       backendId: Number(row.be_id),
+      backend: row.be_name,
       name: row.srv_name,
+      address: `${row.srv_addr}:${row.srv_port}`,
       adminState,
       forcedMaint: (adminState & FORCED_MAINT) !== 0,
       ready: (adminState & (ANY_MAINT | ANY_DRAIN)) === 0,
       healthCheck: (checkState & CHECK_CONFIGURED) === 0 ? 'none' : (checkState & CHECK_ENABLED) === 0 ? 'disabled' : 'enabled',
     };
   });
+  return { text: answer, servers };
+}
+
+export async function showBackends(socket: string): Promise<string[]> {
+  return (await haproxyCommand(socket, 'show backend')).split('\n').filter((line) => line.trim() && !line.startsWith('#'));
+}
+
+/** The port of every listener HAProxy holds, with the frontend it belongs to (`show fd`: `fe=<name> fam=<family> lport=<port>`). */
+export async function listeners(socket: string): Promise<Map<number, string>> {
+  const answer = await haproxyCommand(socket, 'show fd');
+  return new Map([...answer.matchAll(/\bfe=(\S+) fam=\S+ lport=(\d+)/g)].map(([, frontend, port]) => [Number(port), frontend]));
+}
+
+/**
+ * Takes servers of one backend out of rotation. Maint stops new
+ * connections only; open sessions are shut too. Sessions are counted after
+ * maint, not inferred from it, so a retry after a crash between the two
+ * steps still shuts them.
+ */
+export async function takeOut(socket: string, backend: string, servers: BackendServer[]): Promise<boolean> {
+  if (servers.length === 0) return false;
+  let changed = await setState(socket, backend, servers, 'maint');
+  const sessions = await serverSessions(socket, servers[0].backendId);
+  for (const server of servers.filter((s) => (sessions.get(s.name) ?? 0) > 0)) {
+    await haproxyAction(socket, `shutdown sessions server ${backend}/${server.name}`);
+    changed = true;
+  }
+  return changed;
+}
+
+/** Sets the admin state of the servers not already in it; true when there was one. */
+export async function setState(socket: string, backend: string, servers: BackendServer[], state: 'ready' | 'maint'): Promise<boolean> {
+  const differing = servers.filter((s) => (state === 'ready' ? !s.ready : !s.forcedMaint));
+  for (const server of differing) await haproxyAction(socket, `set server ${backend}/${server.name} state ${state}`);
+  return differing.length > 0;
+}
+
+/** A dynamic server named by its address (`add server`): it starts in maintenance. */
+export async function addServer(socket: string, backend: string, server: string, options = ''): Promise<void> {
+  const { host, port } = parseAddress(server);
+  await expectAnswer(socket, `add server ${backend}/${checkName(server, 'server')} ${host}:${port}${options && ` ${options}`}`, /New server registered/);
+}
+
+/** add/del server answer in words on success; anything else is the reason it did not happen. */
+export async function expectAnswer(socket: string, command: string, success: RegExp): Promise<void> {
+  const answer = (await haproxyCommand(socket, command)).trim();
+  if (!success.test(answer)) throw routerConfigError(`HAProxy refused "${command}": ${answer}`);
 }
 
 /** Current sessions per server of one backend (`show stat` takes the numeric backend id). */
@@ -113,4 +199,37 @@ function tableAfterHeader(answer: string, separator: string): Record<string, str
     const values = line.split(separator);
     return Object.fromEntries(columns.map((column, i) => [column, values[i]]));
   });
+}
+
+export interface MasterProcesses {
+  master: { pid: number; reloads: number };
+  /** The worker serving now (one: HAProxy 2.6 runs one process with threads). */
+  workers: number[];
+  /** Workers of earlier configurations still finishing their sessions. */
+  oldWorkers: number[];
+}
+
+/** `show proc` on the master CLI. */
+export async function showProc(masterSocket: string): Promise<MasterProcesses> {
+  const answer = await masterCommand(masterSocket, 'show proc');
+  const found: MasterProcesses = { master: { pid: 0, reloads: 0 }, workers: [], oldWorkers: [] };
+  let section: number[] | null = null;
+  for (const line of answer.split('\n')) {
+    if (line.startsWith('#')) {
+      section = line === '# workers' ? found.workers : line === '# old workers' ? found.oldWorkers : null;
+      continue;
+    }
+    const row = /^(\d+)\s+(\S+)\s+(\d+)/.exec(line);
+    if (row?.[2] === 'master') found.master = { pid: Number(row[1]), reloads: Number(row[3]) };
+    else if (row && section) section.push(Number(row[1]));
+  }
+  if (!found.master.pid) throw new Error(`HAProxy master socket ${masterSocket}: unexpected answer to show proc: ${answer.trim()}`);
+  return found;
+}
+
+/** The master's current worker when it is the one answering on the admin socket (after a reload, once the new worker serves); null otherwise. */
+export async function servingWorker(masterSocket: string, adminSocket: string): Promise<number | null> {
+  const { workers } = await showProc(masterSocket);
+  const pid = Number(/^Pid: (\d+)$/m.exec(await haproxyCommand(adminSocket, 'show info'))?.[1]);
+  return workers.includes(pid) ? pid : null;
 }

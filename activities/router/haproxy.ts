@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { BackendServer, checkName, haproxyAction, routerConfigError, serverSessions, showServersState } from './haproxy-socket';
+import { BackendServer, checkName, exclusive, routerConfigError, setState, showServersState, takeOut } from './haproxy-socket';
 
 /** Where gtidflow finds the proxy; servers are named by their address "host:port" in both backends. */
 export interface HaproxyRouter {
@@ -29,67 +29,47 @@ export interface RouteWriterResult {
  * reader sessions too: maint alone would leave them reading from it.
  */
 export async function routeWriter(args: { router: HaproxyRouter; writer: string | null; readers: string[] }): Promise<RouteWriterResult> {
-  const { adminSocket: socket, writerBackend, readerBackend } = args.router;
-  const writerServers = await showServersState(socket, writerBackend);
-  const readerServers = await showServersState(socket, readerBackend);
-  const writer = args.writer === null ? [] : [args.writer];
-  requireServers(socket, writerBackend, writerServers, writer);
-  requireServers(socket, readerBackend, readerServers, args.readers);
+  return exclusive(args.router.adminSocket, async () => {
+    const { adminSocket: socket, writerBackend, readerBackend } = args.router;
+    const writerServers = await showServersState(socket, writerBackend);
+    const readerServers = await showServersState(socket, readerBackend);
+    const writer = args.writer === null ? [] : [args.writer];
+    requireServers(socket, writerBackend, writerServers, writer);
+    requireServers(socket, readerBackend, readerServers, args.readers);
 
-  let changed = await takeOut(socket, writerBackend, writerServers.filter((s) => s.name !== args.writer));
-  changed = (await setState(socket, writerBackend, writerServers.filter((s) => s.name === args.writer), 'ready')) || changed;
-  // Readers: new ones in before old ones out, so reads always have somewhere to go.
-  const isReader = (s: BackendServer) => args.readers.includes(s.name);
-  changed = (await setState(socket, readerBackend, readerServers.filter(isReader), 'ready')) || changed;
-  changed = (await takeOut(socket, readerBackend, readerServers.filter((s) => !isReader(s)))) || changed;
+    let changed = await takeOut(socket, writerBackend, writerServers.filter((s) => s.name !== args.writer));
+    changed = (await setState(socket, writerBackend, writerServers.filter((s) => s.name === args.writer), 'ready')) || changed;
+    // Readers: new ones in before old ones out, so reads always have somewhere to go.
+    const isReader = (s: BackendServer) => args.readers.includes(s.name);
+    changed = (await setState(socket, readerBackend, readerServers.filter(isReader), 'ready')) || changed;
+    changed = (await takeOut(socket, readerBackend, readerServers.filter((s) => !isReader(s)))) || changed;
 
-  const routes = changed ? await readRoutes({ router: args.router }) : routesOf(writerServers, readerServers);
-  if (!sameNames(routes.writer, writer) || !sameNames(routes.readers, args.readers)) {
-    // Something other than gtidflow holds a server out (tracked server, failed DNS resolution).
-    throw ApplicationFailure.retryable(
-      `HAProxy admin socket ${socket}: asked for writer ${args.writer} and readers [${args.readers}], found writer [${routes.writer}] and readers [${routes.readers}]`,
-      'RouterState',
-    );
-  }
-  return { changed, writer: args.writer, readers: routes.readers };
+    const routes = changed ? await readRoutes({ router: args.router }) : routesOf(writerServers, readerServers);
+    if (!sameNames(routes.writer, writer) || !sameNames(routes.readers, args.readers)) {
+      // Something other than gtidflow holds a server out (tracked server, failed DNS resolution).
+      throw ApplicationFailure.retryable(
+        `HAProxy admin socket ${socket}: asked for writer ${args.writer} and readers [${args.readers}], found writer [${routes.writer}] and readers [${routes.readers}]`,
+        'RouterState',
+      );
+    }
+    return { changed, writer: args.writer, readers: routes.readers };
+  });
 }
 
 /** Takes `server` out of the writer backend only: the first step of a failover, whether the old primary is alive or not. */
 export async function fenceWriter(args: { router: HaproxyRouter; server: string }): Promise<{ server: string; changed: boolean }> {
-  const { adminSocket: socket, writerBackend } = args.router;
-  const servers = await showServersState(socket, writerBackend);
-  requireServers(socket, writerBackend, servers, [args.server]);
-  const changed = await takeOut(socket, writerBackend, servers.filter((s) => s.name === args.server));
-  return { server: args.server, changed };
+  return exclusive(args.router.adminSocket, async () => {
+    const { adminSocket: socket, writerBackend } = args.router;
+    const servers = await showServersState(socket, writerBackend);
+    requireServers(socket, writerBackend, servers, [args.server]);
+    const changed = await takeOut(socket, writerBackend, servers.filter((s) => s.name === args.server));
+    return { server: args.server, changed };
+  });
 }
 
 export async function readRoutes(args: { router: HaproxyRouter }): Promise<Routes> {
   const { adminSocket: socket, writerBackend, readerBackend } = args.router;
   return routesOf(await showServersState(socket, writerBackend), await showServersState(socket, readerBackend));
-}
-
-/**
- * Takes servers of one backend out of rotation. Maint stops new
- * connections only; open sessions are shut too. Sessions are counted after
- * maint, not inferred from it, so a retry after a crash between the two
- * steps still shuts them.
- */
-async function takeOut(socket: string, backend: string, servers: BackendServer[]): Promise<boolean> {
-  if (servers.length === 0) return false;
-  let changed = await setState(socket, backend, servers, 'maint');
-  const sessions = await serverSessions(socket, servers[0].backendId);
-  for (const server of servers.filter((s) => (sessions.get(s.name) ?? 0) > 0)) {
-    await haproxyAction(socket, `shutdown sessions server ${backend}/${server.name}`);
-    changed = true;
-  }
-  return changed;
-}
-
-/** Sets the admin state of the servers not already in it; true when there was one. */
-async function setState(socket: string, backend: string, servers: BackendServer[], state: 'ready' | 'maint'): Promise<boolean> {
-  const differing = servers.filter((s) => (state === 'ready' ? !s.ready : !s.forcedMaint));
-  for (const server of differing) await haproxyAction(socket, `set server ${backend}/${server.name} state ${state}`);
-  return differing.length > 0;
 }
 
 function requireServers(socket: string, backend: string, servers: BackendServer[], names: string[]): void {

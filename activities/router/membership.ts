@@ -1,5 +1,4 @@
-import { parseAddress } from '../../workflows/logic/address';
-import { checkName, haproxyAction, haproxyCommand, routerConfigError, showServersState } from './haproxy-socket';
+import { addServer, checkName, exclusive, expectAnswer, haproxyAction, showServersState } from './haproxy-socket';
 import type { HaproxyRouter } from './haproxy';
 import { READER_CHECK } from './reader-check';
 
@@ -12,45 +11,42 @@ import { READER_CHECK } from './reader-check';
  * after a crash between the two commands still sends.
  */
 export async function addToRouter(args: { router: HaproxyRouter; server: string }): Promise<{ server: string; changed: boolean }> {
-  const { host, port } = parseAddress(args.server);
-  const { adminSocket: socket, writerBackend, readerBackend } = args.router;
-  const name = checkName(args.server, 'server');
-  let changed = false;
-  for (const backend of [writerBackend, readerBackend]) {
-    const check = backend === readerBackend ? ` ${READER_CHECK}` : '';
-    let server = (await showServersState(socket, checkName(backend, 'backend'))).find((s) => s.name === name);
-    if (!server) {
-      await expectAnswer(socket, `add server ${backend}/${name} ${host}:${port}${check}`, /New server registered/);
-      server = (await showServersState(socket, backend)).find((s) => s.name === name);
-      changed = true;
+  return exclusive(args.router.adminSocket, async () => {
+    const { adminSocket: socket, writerBackend, readerBackend } = args.router;
+    const name = checkName(args.server, 'server');
+    let changed = false;
+    for (const backend of [writerBackend, readerBackend]) {
+      const check = backend === readerBackend ? READER_CHECK : '';
+      let server = (await showServersState(socket, checkName(backend, 'backend'))).find((s) => s.name === name);
+      if (!server) {
+        await addServer(socket, backend, name, check);
+        server = (await showServersState(socket, backend)).find((s) => s.name === name);
+        changed = true;
+      }
+      // A server found without a check configured is left as it is: the
+      // operator's configuration, or one an older release added (README: Runbook).
+      if (check && server?.healthCheck === 'disabled') {
+        await haproxyAction(socket, `enable health ${backend}/${name}`);
+        changed = true;
+      }
     }
-    // A server found without a check configured is left as it is: the
-    // operator's configuration, or one an older release added (README: Runbook).
-    if (check && server?.healthCheck === 'disabled') {
-      await haproxyAction(socket, `enable health ${backend}/${name}`);
-      changed = true;
-    }
-  }
-  return { server: args.server, changed };
+    return { server: args.server, changed };
+  });
 }
 
 /** A removed member leaves both backends: maintenance, sessions shut, deleted; already gone: nothing. */
 export async function removeFromRouter(args: { router: HaproxyRouter; server: string }): Promise<{ server: string; changed: boolean }> {
-  let changed = false;
-  const name = checkName(args.server, 'server');
-  for (const backend of [args.router.writerBackend, args.router.readerBackend]) {
-    const servers = await showServersState(args.router.adminSocket, checkName(backend, 'backend'));
-    if (!servers.some((s) => s.name === name)) continue;
-    await haproxyAction(args.router.adminSocket, `set server ${backend}/${name} state maint`);
-    await haproxyAction(args.router.adminSocket, `shutdown sessions server ${backend}/${name}`);
-    await expectAnswer(args.router.adminSocket, `del server ${backend}/${name}`, /Server deleted/);
-    changed = true;
-  }
-  return { server: args.server, changed };
-}
-
-/** add/del server answer in words on success; anything else is the reason it did not happen. */
-async function expectAnswer(socket: string, command: string, success: RegExp): Promise<void> {
-  const answer = (await haproxyCommand(socket, command)).trim();
-  if (!success.test(answer)) throw routerConfigError(`HAProxy refused "${command}": ${answer}`);
+  return exclusive(args.router.adminSocket, async () => {
+    let changed = false;
+    const name = checkName(args.server, 'server');
+    for (const backend of [args.router.writerBackend, args.router.readerBackend]) {
+      const servers = await showServersState(args.router.adminSocket, checkName(backend, 'backend'));
+      if (!servers.some((s) => s.name === name)) continue;
+      await haproxyAction(args.router.adminSocket, `set server ${backend}/${name} state maint`);
+      await haproxyAction(args.router.adminSocket, `shutdown sessions server ${backend}/${name}`);
+      await expectAnswer(args.router.adminSocket, `del server ${backend}/${name}`, /Server deleted/);
+      changed = true;
+    }
+    return { server: args.server, changed };
+  });
 }
