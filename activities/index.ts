@@ -13,5 +13,6 @@ export { runHook } from './hooks';
 export { fenceWriter, readRoutes, routeWriter } from './router/haproxy';
 export { monitorPrimary } from './monitor';
 export { addToRouter, removeFromRouter } from './router/membership';
+export { openShardEndpoint, routeShard } from './router/shard-endpoint';
 export { checkServerConfig } from './server-config';
 export { freezeWrites, thawWrites } from './freeze';
