@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ShardRouter } from '../../activities/router/shard-endpoint';
+import { haproxyFiles } from '../local/haproxy';
 
 /** One server of the sandbox and the host agent beside it (`agent` absent in a state from before agents: the next `up` adds it). */
 export interface SandboxServer {
@@ -96,5 +98,14 @@ export const paths = {
   temporalDb: () => path.join(stateDir(), 'temporal.sqlite'),
   haproxyConfig: () => path.join(stateDir(), 'haproxy.cfg'),
   haproxySocket: () => path.join(stateDir(), 'haproxy.sock'),
+  /** HAProxy's master CLI: reloads go through it. */
+  haproxyMasterSocket: () => haproxyFiles(paths.haproxyConfig()).masterSocket,
+  /** HAProxy's frontends and backends: the clusters' (written at each start) and the shards' (openShardEndpoint). */
+  haproxyConfigDir: () => haproxyFiles(paths.haproxyConfig()).configDir,
   log: (name: string) => path.join(stateDir(), `${name}.log`),
 };
+
+/** The sandbox's HAProxy as shard endpoints see it: gtidflow owns their configuration and reloads it. */
+export function sandboxShardRouter(sandboxPaths: typeof paths): ShardRouter {
+  return { adminSocket: sandboxPaths.haproxySocket(), owned: { configDir: sandboxPaths.haproxyConfigDir(), masterSocket: sandboxPaths.haproxyMasterSocket() } };
+}
