@@ -2,10 +2,10 @@ import {
   CancellationScope, condition, continueAsNew, startChild, isCancellation, metricMeter,
   setHandler, upsertMemo, upsertSearchAttributes, workflowInfo, allHandlersFinished,
 } from '@temporalio/workflow';
-import type { UpdateDefinition } from '@temporalio/common';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { MonitorEvent } from '../activities/monitor';
 import {
-  acknowledge, addServer, changeServer, healthRound, operationWorkflowId, promotedSignal, rejoinServer, removeServer, requestOperation, stateQuery,
+  acknowledge, addServer, changeServer, healthRound, holdCluster, operationWorkflowId, releaseCluster, promotedSignal, rejoinServer, removeServer, requestOperation, stateQuery,
   type OperationStarted,
 } from './api';
 import { fenceReturned, watchOnce, watchTargets } from './detection';
@@ -19,6 +19,9 @@ import { automaticFailoverBlocked, followUp, outdated, recordOutcome, respondToD
 import type { ClusterState, OperationContext, OperationKind, OperationParams, RunningOperation } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
 import { since } from './versions';
+
+/** A request refused: the update fails with this line (a plain Error thrown by a handler would fail the workflow task, again and again). */
+const refused = (message: string | undefined) => ApplicationFailure.nonRetryable(message ?? 'refused', 'Refused');
 
 /** An operation waiting its turn. */
 type Queued = { id: number; params: OperationParams };
@@ -42,6 +45,9 @@ export async function cluster(initial: ClusterState): Promise<void> {
   /** Operations taken off the queue without running (logic/outcomes outdated), with the reason. */
   const dropped = new Map<number, string>();
   let running: { op: RunningOperation; scope: CancellationScope } | undefined;
+  /** A shard move's cut-over hold (not carried across continue-as-new: it lasts seconds, and the move re-checks). */
+  let hold: { holder: string; until: number } | undefined;
+  const heldBy = () => (hold && Date.now() < hold.until ? hold.holder : undefined);
 
   const publish = () => {
     upsertMemo({ state: memoOf(state) });
@@ -58,13 +64,13 @@ export async function cluster(initial: ClusterState): Promise<void> {
   const pending = () => queue.map(({ id, params }) => ({ id, kind: params.kind }));
   /** Why a new operation cannot be taken now: the cluster is busy (logic/admission). */
   const busyWith = (kind: OperationKind): string | undefined => {
-    const verdict = admit(kind, running?.op, pending(), state.config.name);
+    const verdict = admit(kind, running?.op, pending(), state.config.name, heldBy());
     return verdict.ok ? undefined : verdict.reason;
   };
 
   /** Queues an operation if it may run (a failover first), cancelling the running one it preempts; else false. */
   const admitNow = (params: OperationParams): number | false => {
-    const verdict = admit(params.kind, running?.op, pending(), state.config.name);
+    const verdict = admit(params.kind, running?.op, pending(), state.config.name, heldBy());
     if (!verdict.ok) return false;
     const queued = { id: ++state.operationCount, params };
     if (verdict.first) queue.unshift(queued);
@@ -75,17 +81,17 @@ export async function cluster(initial: ClusterState): Promise<void> {
 
   const enqueue = async (params: OperationParams): Promise<OperationStarted> => {
     const id = admitNow(params);
-    if (id === false) throw new Error(busyWith(params.kind));
+    if (id === false) throw refused(busyWith(params.kind));
     await condition(() => started.has(id) || dropped.has(id));
-    if (dropped.has(id)) throw new Error(`${params.kind} #${id} ${dropped.get(id)}`);
+    if (dropped.has(id)) throw refused(`${params.kind} #${id} ${dropped.get(id)}`);
     return { id, kind: params.kind, workflowId: started.get(id)! };
   };
 
   /** An operator's request: planned on the recorded state (logic/requests), refused with one line, or queued. */
   const planned = (plan: RequestPlan): OperationParams => {
-    if (!plan.ok) throw new Error(plan.reason);
+    if (!plan.ok) throw refused(plan.reason);
     const busy = busyWith(plan.params.kind);
-    if (busy) throw new Error(busy);
+    if (busy) throw refused(busy);
     return plan.params;
   };
   const answer = <A>(message: UpdateDefinition<OperationStarted, [A]>, plan: (state: ClusterState, arg: A) => RequestPlan) =>
@@ -98,6 +104,20 @@ export async function cluster(initial: ClusterState): Promise<void> {
 
   // Only when nothing else runs or waits.
   setHandler(healthRound, () => void admitNow({ kind: 'health' }));
+
+  setHandler(holdCluster, async ({ holder, seconds }) => {
+    const granted = await condition(() => !running && !queue.length && !(heldBy() && heldBy() !== holder), '30 seconds');
+    if (!granted) throw refused(busyWith('switchover') ?? `cluster ${state.config.name} did not become idle within 30 s`);
+    hold = { holder, until: Date.now() + seconds * 1000 };
+    return { viewId: state.viewId, primary: state.primary };
+  }, { validator: ({ holder, seconds }) => {
+    if (!holder || !(seconds > 0 && seconds <= 300)) throw refused('a hold names its holder and lasts 1 to 300 s');
+  } });
+  setHandler(releaseCluster, ({ holder }) => {
+    if (hold?.holder !== holder) return false;
+    hold = undefined;
+    return true;
+  });
 
   setHandler(acknowledge, () => {
     state = { ...state, lastAutomaticFailoverAt: null, warnings: state.warnings.filter((w) => w.code !== 'failover-withheld') };

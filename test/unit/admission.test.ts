@@ -66,3 +66,16 @@ describe('the watch (safety rule 8: detection never sleeps)', () => {
     assert.equal(watchMayRun(op('bootstrap'), []), false);
   });
 });
+
+describe('a shard cut-over holds the cluster', () => {
+  const holder = 'shard move shards/move/shop/1';
+  it('refuses every operation but a failover, naming the holder', () => {
+    for (const kind of [...OTHERS, 'health' as const]) {
+      assert.deepEqual(admit(kind, undefined, [], 'c', holder), { ok: false, reason: `cluster c is held by ${holder} for a few seconds; try again when it ends` });
+    }
+  });
+  it('lets a failover through, preempting what runs', () => {
+    assert.deepEqual(admit('failover', undefined, [], 'c', holder), RUN(false, true));
+    assert.deepEqual(admit('failover', op('health'), [], 'c', holder), RUN(true, true));
+  });
+});

@@ -36,8 +36,11 @@ export function watchMayRun(running: Pending | undefined, queued: readonly Pendi
  * (cancelled, it stops at a safe point) and jumps the queue, and any
  * operation preempts a health round. A health round runs only when nothing
  * else runs or waits. Two failovers never: the second is refused.
+ * While a shard move holds the cluster, a failover alone.
  */
-export function admit(kind: OperationKind, running: Pending | undefined, queued: readonly Pending[], cluster: string): Admission {
+export function admit(kind: OperationKind, running: Pending | undefined, queued: readonly Pending[], cluster: string, heldBy?: string): Admission {
+  // A shard cut-over's hold: only a failover may start meanwhile (the move then waits and re-checks).
+  if (heldBy && kind !== 'failover') return { ok: false, reason: `cluster ${cluster} is held by ${heldBy} for a few seconds; try again when it ends` };
   const busy = (o: Pending): Admission => ({ ok: false, reason: `cluster ${cluster} is busy with ${o.kind} #${o.id}; try again when it ends` });
   if (kind === 'health') {
     const other = running ?? queued[0];
