@@ -1,13 +1,11 @@
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseAddress } from '../workflows/logic/address';
+import { clientAccount, connectArgs, exitOf, killGroup, withDefaultsFile } from './client-tools';
 import { heartbeat, onCancel } from './context';
 import { Credentials, resolveCredentials } from './db/credentials';
 import { Db, withDb } from './db/connection';
-import type { ClientCommand, Flavor } from './db/flavor';
+import type { Flavor } from './db/flavor';
 import { detectFlavor } from './db/flavors';
 import type { ServerArgs } from './server-state';
 
@@ -83,25 +81,6 @@ async function cloneInstance(db: Db, flavor: Flavor, args: ProvisionArgs, admin:
   await db.query(statement.sql, statement.params, { timeoutMs: 6 * 3600_000, secrets: [admin.password] });
 }
 
-function clientAccount(admin: Credentials): string[] {
-  return [`user=${admin.user}`, `password="${admin.password.replace(/["\\]/g, '\\$&')}"`];
-}
-
-/**
- * Passwords reach command-line tools through a 0600 file, never argv
- * (visible in ps) or the environment; the cluster's TLS settings with them.
- */
-async function withDefaultsFile<T>(options: string[], work: (file: string) => Promise<T>): Promise<T> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gtidflow-provision-'));
-  const file = path.join(dir, 'client.cnf');
-  fs.writeFileSync(file, ['[client]', ...options, ''].join('\n'), { mode: 0o600 });
-  try {
-    return await work(file);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** The flavor's dump of the source piped into its client on the target: a consistent copy that sets its own GTID position. */
 async function dumpAndLoad(flavor: Flavor, defaults: string, source: string, target: string): Promise<void> {
   const dumpCommand = flavor.dumpCommand();
@@ -119,12 +98,6 @@ async function dumpAndLoad(flavor: Flavor, defaults: string, source: string, tar
     clearInterval(beat);
     unsubscribe();
   }
-}
-
-/** The defaults file must come first (both families' clients insist), then where to connect, then the flavor's options. */
-function connectArgs(command: ClientCommand, defaults: string, address: string): string[] {
-  const { host, port } = parseAddress(address);
-  return [`--defaults-extra-file=${defaults}`, `--host=${host}`, `--port=${port}`, ...command.args];
 }
 
 /**
@@ -149,21 +122,3 @@ async function runOperatorScript(command: string, defaults: string, source: stri
   }
 }
 
-/** A cancelled copy (a failover preempting the operation) stops at once rather than writing on; each child leads its own process group. */
-function killGroup(child: ReturnType<typeof spawn>): void {
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-/** Resolves '' on exit 0, else the exit code and the last lines of stderr. */
-function exitOf(child: ReturnType<typeof spawn>, name: string): Promise<string> {
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
-  return new Promise((resolve) => {
-    child.on('error', (err) => resolve(`${name}: ${err.message}`));
-    child.on('close', (code) => resolve(code === 0 ? '' : `${name} exited ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`));
-  });
-}
