@@ -135,6 +135,24 @@ async function serversState(socket: string, command: string): Promise<{ text: st
   return { text: answer, servers };
 }
 
+/** A database shard's frontend and backend are `shard-<name>` (activities/router/shard-endpoint.ts). */
+export const shardBackendName = (shard: string) => `shard-${shard}`;
+
+/**
+ * The backends of the shards a cluster holds, with their servers: those
+ * whose servers are all the cluster's (`members`, its writer backend's).
+ * They follow the cluster's writer: fenced and routed with it. While a move
+ * routes a shard (servers of both clusters for a moment) it is no cluster's.
+ */
+export async function shardBackendsOf(socket: string, members: string[]): Promise<{ backend: string; servers: BackendServer[] }[]> {
+  const found = [];
+  for (const backend of (await showBackends(socket)).filter((b) => b.startsWith(shardBackendName('')))) {
+    const servers = await showServersState(socket, backend);
+    if (servers.length && servers.every((s) => members.includes(s.name))) found.push({ backend, servers });
+  }
+  return found;
+}
+
 export async function showBackends(socket: string): Promise<string[]> {
   return (await haproxyCommand(socket, 'show backend')).split('\n').filter((line) => line.trim() && !line.startsWith('#'));
 }

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { BackendServer, checkName, exclusive, routerConfigError, setState, showServersState, takeOut } from './haproxy-socket';
+import { BackendServer, checkName, exclusive, routerConfigError, setState, shardBackendsOf, showServersState, takeOut } from './haproxy-socket';
 
 /** Where gtidflow finds the proxy; servers are named by their address "host:port" in both backends. */
 export interface HaproxyRouter {
@@ -37,8 +37,11 @@ export async function routeWriter(args: { router: HaproxyRouter; writer: string 
     requireServers(socket, writerBackend, writerServers, writer);
     requireServers(socket, readerBackend, readerServers, args.readers);
 
-    let changed = await takeOut(socket, writerBackend, writerServers.filter((s) => s.name !== args.writer));
-    changed = (await setState(socket, writerBackend, writerServers.filter((s) => s.name === args.writer), 'ready')) || changed;
+    let changed = false;
+    // The cluster's shard endpoints (logic of shardBackendsOf) follow its writer, out first and in last like the writer backend.
+    const writers = [{ backend: writerBackend, servers: writerServers }, ...await shardBackendsOf(socket, writerServers.map((s) => s.name))];
+    for (const { backend, servers } of writers) changed = (await takeOut(socket, backend, servers.filter((s) => s.name !== args.writer))) || changed;
+    for (const { backend, servers } of writers) changed = (await setState(socket, backend, servers.filter((s) => s.name === args.writer), 'ready')) || changed;
     // Readers: new ones in before old ones out, so reads always have somewhere to go.
     const isReader = (s: BackendServer) => args.readers.includes(s.name);
     changed = (await setState(socket, readerBackend, readerServers.filter(isReader), 'ready')) || changed;
@@ -56,13 +59,16 @@ export async function routeWriter(args: { router: HaproxyRouter; writer: string 
   });
 }
 
-/** Takes `server` out of the writer backend only: the first step of a failover, whether the old primary is alive or not. */
+/** Takes `server` out of the writer backend and the cluster's shard endpoints: the first step of a failover, whether the old primary is alive or not. */
 export async function fenceWriter(args: { router: HaproxyRouter; server: string }): Promise<{ server: string; changed: boolean }> {
   return exclusive(args.router.adminSocket, async () => {
     const { adminSocket: socket, writerBackend } = args.router;
     const servers = await showServersState(socket, writerBackend);
     requireServers(socket, writerBackend, servers, [args.server]);
-    const changed = await takeOut(socket, writerBackend, servers.filter((s) => s.name === args.server));
+    let changed = false;
+    for (const { backend, servers: held } of [{ backend: writerBackend, servers }, ...await shardBackendsOf(socket, servers.map((s) => s.name))]) {
+      changed = (await takeOut(socket, backend, held.filter((s) => s.name === args.server))) || changed;
+    }
     return { server: args.server, changed };
   });
 }

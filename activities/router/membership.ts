@@ -1,4 +1,4 @@
-import { addServer, checkName, exclusive, expectAnswer, haproxyAction, showServersState } from './haproxy-socket';
+import { addServer, checkName, shardBackendsOf, exclusive, expectAnswer, haproxyAction, showServersState } from './haproxy-socket';
 import type { HaproxyRouter } from './haproxy';
 import { READER_CHECK } from './reader-check';
 
@@ -15,7 +15,9 @@ export async function addToRouter(args: { router: HaproxyRouter; server: string 
     const { adminSocket: socket, writerBackend, readerBackend } = args.router;
     const name = checkName(args.server, 'server');
     let changed = false;
-    for (const backend of [writerBackend, readerBackend]) {
+    const shards = (await shardBackendsOf(socket, (await showServersState(socket, checkName(writerBackend, 'backend'))).map((s) => s.name))).map((b) => b.backend);
+    // The cluster's shard endpoints get it too, out of rotation like the writer backend: it may become their writer.
+    for (const backend of [writerBackend, readerBackend, ...shards]) {
       const check = backend === readerBackend ? READER_CHECK : '';
       let server = (await showServersState(socket, checkName(backend, 'backend'))).find((s) => s.name === name);
       if (!server) {
@@ -39,7 +41,9 @@ export async function removeFromRouter(args: { router: HaproxyRouter; server: st
   return exclusive(args.router.adminSocket, async () => {
     let changed = false;
     const name = checkName(args.server, 'server');
-    for (const backend of [args.router.writerBackend, args.router.readerBackend]) {
+    const members = (await showServersState(args.router.adminSocket, checkName(args.router.writerBackend, 'backend'))).map((s) => s.name);
+    const shards = (await shardBackendsOf(args.router.adminSocket, members)).map((b) => b.backend);
+    for (const backend of [args.router.writerBackend, args.router.readerBackend, ...shards]) {
       const servers = await showServersState(args.router.adminSocket, checkName(backend, 'backend'));
       if (!servers.some((s) => s.name === name)) continue;
       await haproxyAction(args.router.adminSocket, `set server ${backend}/${name} state maint`);

@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { freePort, isPortFree, sleep } from '../../client/local/ports';
 import {
-  addServer, BackendServer, checkName, dumpServersState, exclusive, listeners, masterCommand, MasterProcesses, routerConfigError,
-  servingWorker, setState, showBackends, showProc, showServersState, takeOut,
+  addServer, BackendServer, checkName, dumpServersState, exclusive, expectAnswer, listeners, masterCommand, MasterProcesses, routerConfigError,
+  servingWorker, setState, shardBackendName, showBackends, showProc, showServersState, takeOut,
 } from './haproxy-socket';
 import { READER_CHECK } from './reader-check';
 
@@ -67,9 +67,10 @@ export async function openShardEndpoint(args: ShardRoute): Promise<{ endpoint: {
 /**
  * Routes the shard's endpoint to `writer` at run time: servers of
  * `servers` the backend lacks are added (dynamic, in maintenance), every
- * other server goes to maintenance with its sessions shut (one no longer
- * in `servers` stays defined), then the writer is made ready: never two
- * writers at once.
+ * other server goes to maintenance with its sessions shut, then the writer
+ * is made ready: never two writers at once. Last, the servers no longer in
+ * `servers` (the cluster the shard left) are deleted: the backend is then
+ * all its cluster's, and follows that cluster's writer (shardBackendsOf).
  */
 export async function routeShard(args: ShardRoute): Promise<{ changed: boolean; writer: string | null }> {
   const backend = shardBackend(args);
@@ -91,6 +92,11 @@ async function route({ router, servers, writer }: ShardRoute, backend: string): 
     // Something other than gtidflow holds a server out (failed DNS resolution) or puts one in.
     throw ApplicationFailure.retryable(`HAProxy admin socket ${socket}: asked for writer ${writer} in backend ${backend}, found [${ready}]`, 'RouterState');
   }
+  for (const left of out.filter((s) => !servers.includes(s.name))) {
+    // Its sessions were just shut; one still closing makes HAProxy refuse, and the step is retried.
+    await expectAnswer(socket, `del server ${backend}/${left.name}`, /Server deleted/);
+    changed = true;
+  }
   return { changed, writer };
 }
 
@@ -99,7 +105,7 @@ function shardBackend({ shard, servers, writer }: ShardRoute): string {
   if (!/^[a-z0-9-]{1,40}$/.test(shard)) throw routerConfigError(`invalid shard name ${JSON.stringify(shard)}: 1 to 40 lower-case letters, digits and hyphens`);
   for (const server of servers) checkName(server, 'server');
   if (writer !== null && !servers.includes(writer)) throw routerConfigError(`shard ${shard}: writer ${writer} is not one of its servers (${servers.join(', ') || 'none'})`);
-  return `shard-${shard}`;
+  return shardBackendName(shard);
 }
 
 /**
@@ -124,7 +130,7 @@ async function shutOldWorkerSessions(masterSocket: string, backend: string, serv
 }
 
 function shardConfig({ shard, servers, writer }: ShardRoute, port: number): string {
-  const name = `shard-${shard}`;
+  const name = shardBackendName(shard);
   return [
     `# gtidflow's endpoint of database shard ${shard} (openShardEndpoint); the port stays, the servers follow the shard.`,
     `frontend ${name}`,
