@@ -16,3 +16,6 @@ export { addToRouter, removeFromRouter } from './router/membership';
 export { openShardEndpoint, routeShard } from './router/shard-endpoint';
 export { checkServerConfig } from './server-config';
 export { freezeWrites, thawWrites } from './freeze';
+export { removeShardChannel, shardChannelStatus, startShardChannel } from './shard-channel';
+export { copyShard, dropShardCopy, shardDatabasesPresent } from './shard-copy';
+export { publishShardMap } from './shard-map';

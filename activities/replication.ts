@@ -1,4 +1,5 @@
 import { parseAddress } from '../workflows/logic/address';
+import { SHARD_CHANNEL_PREFIX } from '../workflows/logic/shards';
 import { resolveCredentials } from './db/credentials';
 import type { Db } from './db/connection';
 import type { Flavor, ReplicationStatus } from './db/flavor';
@@ -103,6 +104,7 @@ export async function changeSource(args: ServerArgs & { source: string; demotedP
   return withFlavor(args.address, args.access, async (db, flavor) => {
     const writable = !(await flavor.readOnly(db));
     if (writable) await runAll(db, flavor.setReadOnlyStatements(true));
+    await stopShardChannels(db, flavor);
     const before = await flavor.replicationStatus(db);
     // A replica streaming in clear from the right source is repointed when TLS is asked for.
     const sameSource = before && before.sourceHost === host && before.sourcePort === port && before.usingGtid && (!tls || before.tls);
@@ -121,4 +123,18 @@ export async function changeSource(args: ServerArgs & { source: string; demotedP
     }
     return { address: args.address, changed: true, replication: await startAndSettle(db, flavor) };
   });
+}
+
+/**
+ * A shard move's catch-up runs on its destination's primary only: on a
+ * demoted one it would apply the shard beside what the new primary sends
+ * (and break the replica's own replication). The move starts it again on
+ * the new primary, from what that one applied.
+ */
+async function stopShardChannels(db: Db, flavor: Flavor): Promise<void> {
+  if (!flavor.channel) return;
+  for (const name of (await flavor.channel.names(db)).filter((n) => n.startsWith(SHARD_CHANNEL_PREFIX))) {
+    await db.query(flavor.channel.stop(name));
+    await db.query(flavor.channel.remove(name));
+  }
 }

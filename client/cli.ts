@@ -1,11 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { AddServerRequest, OperationRequest } from '../workflows/api';
+import type { AddServerRequest, AddShardRequest, OperationRequest } from '../workflows/api';
 import type { ClusterSpec } from './spec';
 import type { ServerChange } from '../workflows/logic/server-changes';
 import { parseAddress } from '../workflows/logic/address';
 import { STATUSES } from '../workflows/logic/status';
-import { loadState } from './sandbox/state';
+import { loadState, paths, sandboxClusters, sandboxShardRouter } from './sandbox/state';
 import { temporalSettings } from './settings';
 
 const USAGE = `usage: gtidflow <command>
@@ -38,6 +38,19 @@ const USAGE = `usage: gtidflow <command>
   rejoin <cluster> <host:port> [--reprovision [--donor host:port]] [--update-only]
                                       bring a returning FAULTY server back (refused if it diverged, unless --reprovision:
                                       its data replaced, by a clone where host agents run, its errant transactions saved)
+  shard add <shard> --database <db> --cluster <cluster> [--json]
+  shard add <shard> --table <db.table>[,<db.table>…] --key <column> --range <lo>:<hi> --cluster <cluster> [--json]
+                                      add a shard to the map (published on every cluster it names); a database shard
+                                      gets a writer endpoint of its own that follows its cluster's primary
+  shard list [--json]                 the shard map: where each shard is, the moves running, how the last ones ended
+  shard lookup <shard> [--json]       where a shard is: its cluster, the map version, where its writes go
+  shard lookup --table <db.table> --key <value> [--json]
+                                      the same, for the range shard holding that key
+  shard move <shard> --to <cluster> [--update-only] [--cleanup] [--detach]
+                                      move a database shard: copied, caught up, writes frozen for a moment, the map
+                                      flipped, its endpoint routed to <cluster>; --cleanup drops the source's copy
+  shard cancel <shard>                stop a move before its flip: the source as it was, the destination's copy removed
+  shard cleanup <shard>               drop the read-only copy a finished move left on its source
   history <cluster> [--json]          the views: id, time, primary, members, who joined and left, what made it
   ack <cluster>                       acknowledge an automatic failover: re-arms detection before the block period ends
   version [--json]                    this gtidflow's build id, and the workers polling now with theirs
@@ -98,6 +111,8 @@ const load = {
   inspect: () => require('./inspect') as typeof import('./inspect'),
   memo: () => require('./memo') as typeof import('./memo'),
   operations: () => require('./operations') as typeof import('./operations'),
+  shards: () => require('./shards') as typeof import('./shards'),
+  shardLogic: () => require('../workflows/logic/shards') as typeof import('../workflows/logic/shards'),
   sandboxDown: () => require('./sandbox/down') as typeof import('./sandbox/down'),
   sandboxStatus: () => require('./sandbox/status') as typeof import('./sandbox/status'),
   sandboxUp: () => require('./sandbox/up') as typeof import('./sandbox/up'),
@@ -245,6 +260,60 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     await followUpdate((client) => requestRejoin(client, cluster, { address, reprovision: values.reprovision, donor: values.donor, updateOnly: values['update-only'] }));
   },
 
+  async shard(args) {
+    const { values, positionals } = options(args, {
+      database: { type: 'string' }, table: { type: 'string' }, key: { type: 'string' }, range: { type: 'string' }, cluster: { type: 'string' },
+      to: { type: 'string' }, 'update-only': { type: 'boolean' }, cleanup: { type: 'boolean' }, detach: { type: 'boolean' }, json: { type: 'boolean' },
+    });
+    const [sub, name, ...rest] = positionals;
+    if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    const json = Boolean(values.json);
+    const shards = load.shards();
+    if (sub === 'list') {
+      if (name) throw new UsageError(`unexpected argument "${name}"`);
+      return withClient(async (client) => {
+        const state = await shards.readShards(client);
+        print(state, json, () => shards.formatShards(state));
+      });
+    }
+    if (sub === 'lookup') {
+      const by = name ? { shard: name } : values.table && values.key !== undefined ? { table: values.table, key: shardKey(values.key) } : undefined;
+      if (!by || (name && (values.table || values.key))) throw new UsageError('shard lookup takes a shard name, or --table <db.table> --key <value>');
+      return withClient(async (client) => {
+        const found = shards.lookupShard(await shards.readShards(client), by);
+        print(found, json, () => `${found.shard}: cluster ${found.cluster}, map version ${found.mapVersion}, writes to ${found.endpoint ? `${found.endpoint.host}:${found.endpoint.port}` : '(no endpoint known here)'}`);
+      });
+    }
+    if (!name) throw new UsageError(`shard ${sub ?? ''} needs a shard name`.replace('  ', ' '));
+    if (sub === 'add') {
+      if (!values.cluster) throw new UsageError('shard add needs --cluster <cluster>');
+      if (Boolean(values.database) === Boolean(values.table)) throw new UsageError('shard add takes --database <db>, or --table <db.table> --key <column> --range <lo>:<hi>');
+      const request: AddShardRequest = values.database
+        ? { name, kind: 'database', database: values.database, cluster: values.cluster, router: sandboxRouter(values.cluster) }
+        : { name, kind: 'range', tables: values.table!.split(','), key: required(values.key, '--key <column>'), range: shardRange(required(values.range, '--range <lo>:<hi>')), cluster: values.cluster };
+      return withClient(async (client) => {
+        const map = await shards.requestAddShard(client, request);
+        const added = map.shards.find((s) => s.name === name)!;
+        print(added, json, () => `shard ${name} added on ${added.cluster}: map version ${map.version}` +
+          (added.kind === 'database' && added.endpoint ? `, endpoint ${added.endpoint.host}:${added.endpoint.port}` : ''));
+      });
+    }
+    if (sub === 'move') {
+      if (!values.to) throw new UsageError('shard move needs --to <cluster>');
+      return withClient(async (client) => {
+        const started = await shards.requestMove(client, { shard: name, to: values.to!, updateOnly: values['update-only'], cleanup: values.cleanup });
+        console.log(`move of shard ${name} started: ${started.workflowId}`);
+        if (values.detach) return;
+        const result = await load.operations().followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
+        console.log(result.summary);
+      });
+    }
+    if (sub === 'cancel' || sub === 'cleanup') {
+      return withClient(async (client) => console.log(await (sub === 'cancel' ? shards.requestCancel(client, name) : shards.requestCleanup(client, name))));
+    }
+    throw new UsageError(sub ? `unknown shard command "${sub}"` : 'shard needs a command: add, list, lookup, move, cancel or cleanup');
+  },
+
   promote: (args) => operation('switchover', args),
   demote: (args) => operation('switchover', args),
   failover: (args) => operation('failover', args),
@@ -326,6 +395,31 @@ async function inspectedServers(client: Client, cluster: string): Promise<Cluste
     if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
   }
   return load.clusters().findClusterSpec(cluster);
+}
+
+/** The sandbox's router for a shard of one of its clusters (gtidflow owns its shard frontends); another cluster's: none given. */
+function sandboxRouter(cluster: string) {
+  const state = loadState();
+  if (!state || !sandboxClusters(state).some((c) => c.name === cluster)) return undefined;
+  return sandboxShardRouter(paths);
+}
+
+function shardKey(value: string): number {
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`a shard key is a whole number, not "${value}"`);
+  return Number(value);
+}
+
+function shardRange(value: string) {
+  try {
+    return load.shardLogic().parseRange(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function required(value: string | undefined, what: string): string {
+  if (value === undefined) throw new UsageError(`a range shard needs ${what}`);
+  return value;
 }
 
 const CAPABILITIES: readonly string[] = ['read-write', 'read-only', 'disabled'];

@@ -1,6 +1,8 @@
 import * as os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
+import { clusterActivities } from '../activities/clusters';
 import { TASK_QUEUE } from '../workflows/api';
 import { buildId } from './build';
 
@@ -19,13 +21,16 @@ export interface RunningWorker {
 /** The gtidflow worker: every workflow and activity on one task queue. */
 export async function createWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: opts.address });
+  // The activities that ask other workflows (a shard move its conductors) use a client of their own.
+  const clientConnection = await Connection.connect({ address: opts.address });
+  const client = new Client({ connection: clientConnection, namespace: opts.namespace });
   const build = buildId();
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
-    activities,
+    activities: { ...activities, ...clusterActivities(client) },
     // The build id shows on every workflow task this worker completes (the Web UI's event details) and in its identity;
     // versioning itself is by patched() and replay tests (README: Upgrades), not by routing.
     identity: `gtidflow ${build} ${process.pid}@${os.hostname()}`,
@@ -34,5 +39,5 @@ export async function createWorker(opts: WorkerOptions): Promise<RunningWorker> 
     // conductor whose watch came back on another worker hears of a dead primary 1 s later.
     stickyQueueScheduleToStartTimeout: '1 second',
   });
-  return { worker, close: () => connection.close() };
+  return { worker, close: async () => { await clientConnection.close(); await connection.close(); } };
 }

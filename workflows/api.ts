@@ -1,5 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ShardRouter } from '../activities/router/shard-endpoint';
 import type { ServerChange } from './logic/server-changes';
+import type { DatabaseShard, Endpoint, MoveParams, RangeShard, ShardMap, ShardsState } from './shard-model';
 import type { ClusterState, JoinSpec, OperationKind, OperationParams } from './model';
 
 /**
@@ -36,6 +38,15 @@ export type AddServerRequest = { address: string; updateOnly?: boolean } & JoinS
 export interface RemoveServerRequest { address: string; updateOnly?: boolean }
 export interface RejoinRequest { address: string; reprovision?: boolean; donor?: string; updateOnly?: boolean }
 
+export interface HoldRequest {
+  holder: string;
+  seconds: number;
+}
+export interface ClusterHold {
+  viewId: number;
+  primary: string;
+}
+
 /** What the conductor answers to a request it took: the operation it started. */
 export interface OperationStarted {
   id: number;
@@ -55,6 +66,14 @@ export const removeServer = defineUpdate<OperationStarted, [RemoveServerRequest]
 export const rejoinServer = defineUpdate<OperationStarted, [RejoinRequest]>('rejoinServer');
 /** An operator's acknowledgement of an automatic failover: lifts the block on the next one. */
 export const acknowledge = defineUpdate<string, []>('acknowledge');
+/**
+ * A shard move's cut-over holds the cluster for some seconds: no operation
+ * but a failover starts meanwhile. Granted when the cluster is idle (the
+ * conductor waits up to 30 s for that, else refuses); answers the view it
+ * holds. The hold ends when released, or by itself after `seconds`.
+ */
+export const holdCluster = defineUpdate<ClusterHold, [HoldRequest]>('hold');
+export const releaseCluster = defineUpdate<boolean, [{ holder: string }]>('release');
 /** A health round is due (sent by the cluster's schedule); ignored while the conductor is busy. */
 export const healthRound = defineSignal('healthRound');
 /** A switchover tells its conductor it promoted its candidate: the watch looks at the new primary from then on. */
@@ -63,3 +82,34 @@ export const promotedSignal = defineSignal<[string]>('promoted');
 // Every operation's.
 /** The steps an operation has reached, for the CLI to follow (the Web UI shows current details). */
 export const progressQuery = defineQuery<string[]>('progress');
+
+// The shard map's (one entity for every cluster of this installation).
+export const SHARDS_WORKFLOW_ID = 'shards';
+export const shardMoveWorkflowId = (shard: string, n: number) => `shards/move/${shard}/${n}`;
+
+export type AddShardRequest = (Omit<DatabaseShard, 'endpoint'> | RangeShard) & {
+  /** Where shard endpoints live (the sandbox's HAProxy), recorded with the first shard that gives it. */
+  router?: ShardRouter;
+  /** A database shard's endpoint on the operator's own HAProxy (the frontend shard-<name> is theirs). */
+  endpoint?: Endpoint;
+};
+export interface MoveStarted {
+  shard: string;
+  workflowId: string;
+}
+
+export const shardsQuery = defineQuery<ShardsState>('shards');
+/** Adds a shard to the map (its endpoint opened and routed for a database shard): the new map, published. */
+export const addShard = defineUpdate<ShardMap, [AddShardRequest]>('addShard');
+/** Starts a shard's move to another cluster (its own workflow, a child of the map). */
+export const moveShard = defineUpdate<MoveStarted, [MoveParams]>('moveShard');
+/** Cancels a shard's running move before its flip: the source untouched, the destination's copy removed. */
+export const cancelMove = defineUpdate<string, [{ shard: string }]>('cancelMove');
+/** Drops the copy a finished move left on its source, and its freeze there. */
+export const cleanupShard = defineUpdate<string, [{ shard: string }]>('cleanupShard');
+/** A move at its cut-over: the map says the shard is on `to` from now on. */
+export const flipShard = defineSignal<[{ workflowId: string; shard: string; to: string }]>('flip');
+/** The map answers a flip with the version it published. */
+export const mapPublished = defineSignal<[number]>('mapPublished');
+/** A move's end, for the map to record. */
+export const moveEnded = defineSignal<[{ workflowId: string; outcome: 'completed' | 'failed' | 'cancelled'; message: string; freezeMs?: number; leftover?: boolean }]>('moveEnded');

@@ -9,3 +9,5 @@ export { healthTick } from './health-tick';
 export { reconfigure } from './operations/reconfigure';
 export { rejoin } from './operations/rejoin';
 export { addServer, removeServer } from './operations/membership';
+export { shards } from './shards';
+export { shardMove } from './operations/shard-move';

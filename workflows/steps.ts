@@ -1,9 +1,10 @@
 import { ActivityOptions, proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities';
+import type { ClusterActivities } from '../activities/clusters';
 import type { AgentActivities } from '../agent/activities';
 import { agentTaskQueue } from './api';
 
-type Activities = typeof activities;
+type Activities = typeof activities & ClusterActivities;
 
 /**
  * Steps that should succeed within seconds; a dead server fails them fast.
@@ -33,6 +34,16 @@ export const PERSISTENT: ActivityOptions = {
 export const ROLL_FORWARD: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+};
+
+/**
+ * Installing a freeze waits for each table's metadata lock (a few seconds
+ * at most per table, activities/freeze.ts): a retry resumes where the last
+ * try stopped.
+ */
+export const FREEZING: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 };
 
 /** Waits heartbeat; a worker that dies mid-wait is noticed within the heartbeat timeout. */

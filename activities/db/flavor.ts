@@ -50,6 +50,19 @@ export interface SourceSpec {
   tls?: TlsFiles;
 }
 
+/** How a flavor says a named replication connection: `tables` are db.table patterns (db.% for a whole database). */
+export interface ChannelStatements {
+  change(channel: string, source: SourceSpec, tables: string[]): { sql: string; params: unknown[] }[];
+  start(channel: string): string;
+  stop(channel: string): string;
+  /** Forgets the connection whole (it must be stopped). */
+  remove(channel: string): string;
+  /** Its status; null when no such connection exists. */
+  status(db: Db, channel: string): Promise<ReplicationStatus | null>;
+  /** Every named connection the server has. */
+  names(db: Db): Promise<string[]>;
+}
+
 /** A client program and its family's options; provision adds where to connect and the credentials file. */
 export interface ClientCommand {
   program: string;
@@ -97,6 +110,12 @@ export interface Flavor {
   copyPositionStatement(gtid: string): { sql: string; params: unknown[] };
   /** A consistent dump of every database that ends by setting the target's GTID position to the copy's. */
   dumpCommand(): ClientCommand;
+  /**
+   * A consistent dump of some databases (a shard's copy) that names its GTID
+   * position in a comment only, loaded by the family's plain client (written
+   * to the target's binlog: its replicas need it); flavors without shard moves leave it out.
+   */
+  databaseDumpCommand?(databases: string[]): ClientCommand & { loader: ClientCommand; position: RegExp };
   /** The client that loads a dump without writing it to the target's own binlog. */
   loadCommand(): ClientCommand;
   /** The [client] option lines that make the family's command-line clients use TLS and check the server's certificate. */
@@ -107,6 +126,8 @@ export interface Flavor {
    * applying its source's rows, whatever slave_run_triggers_for_rbr says).
    */
   clientSessionCondition(): string;
+  /** A named replication connection limited to some tables (a shard move's catch-up); flavors without one leave it out. */
+  channel?: ChannelStatements;
   /** MySQL's CLONE INSTANCE; flavors without one leave it out. */
   cloneStatement?(host: string, port: number, admin: { user: string; password: string }): { sql: string; params: unknown[] };
 }

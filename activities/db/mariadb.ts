@@ -99,9 +99,40 @@ export const mariadb: Flavor = {
     args: ['--single-transaction', '--gtid', '--master-data=1', '--all-databases', '--routines', '--events', '--triggers'],
   }),
 
+  // --master-data=2: the position as a comment, read as the dump streams past (taken under a short FLUSH TABLES WITH READ LOCK).
+  databaseDumpCommand: (databases: string[]) => ({
+    program: 'mariadb-dump',
+    args: ['--single-transaction', '--gtid', '--master-data=2', '--routines', '--events', '--triggers', '--databases', ...databases],
+    loader: { program: 'mariadb', args: [] },
+    position: /^-- SET GLOBAL gtid_slave_pos='([0-9,-]*)';$/m,
+  }),
+
   // sql_log_bin=0: the target writes no transaction of its own while loading.
   loadCommand: () => ({ program: 'mariadb', args: ['--init-command=SET SESSION sql_log_bin = 0'] }),
   clientTlsOptions: (files: TlsFiles) => [...tlsFileOptions(files), 'ssl-verify-server-cert'],
+
+  // Multi-source: a connection of its own, its filter per connection; the conductor's statements name none, so never touch it.
+  channel: {
+    change(channel: string, source: SourceSpec, tables: string[]) {
+      const tls = sourceTlsOptions('MASTER', source.tls);
+      return [{
+        sql: `CHANGE MASTER '${channel}' TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, ` +
+          'MASTER_USE_GTID = slave_pos, MASTER_HEARTBEAT_PERIOD = ?, MASTER_CONNECT_RETRY = ?' + tls.sql,
+        params: [source.host, source.port, source.user, source.password, source.heartbeatSeconds, source.connectRetrySeconds, ...tls.params],
+      }, { sql: `SET GLOBAL ${channel}.replicate_wild_do_table = ?`, params: [tables.join(',')] }];
+    },
+    start: (channel: string) => `START SLAVE '${channel}'`,
+    stop: (channel: string) => `STOP SLAVE '${channel}'`,
+    remove: (channel: string) => `RESET SLAVE '${channel}' ALL`,
+    async status(db: Db, channel: string) {
+      const rows = await db.query(`SHOW ALL SLAVES STATUS`);
+      const row = rows.find((r) => r.Connection_name === channel);
+      return row ? parseMariadbReplicaRow(row) : null;
+    },
+    async names(db: Db) {
+      return (await db.query('SHOW ALL SLAVES STATUS')).map((r) => String(r.Connection_name)).filter(Boolean);
+    },
+  },
 
   // The applier runs each event with the session server_id of the server the
   // event came from (seen on 10.11 with slave_run_triggers_for_rbr=ENFORCE);

@@ -28,6 +28,8 @@ export interface WriterOptions {
   retryPauseMs?: number;
   /** Longest wait for one insert: a statement still blocked then counts as in flight (it may still commit). */
   queryTimeoutMs?: number;
+  /** Where the rows go (default WRITES_TABLE): a table of the same shape elsewhere, e.g. in a shard's database. */
+  table?: string;
 }
 
 /**
@@ -45,12 +47,14 @@ export class WriterLoad {
   private readonly pauseMs: number;
   private readonly retryPauseMs: number;
   private readonly queryTimeoutMs: number;
+  private readonly table: string;
 
   /** `target`: a test stack (its writer endpoint), or any way to open a session as the application (the chaos harness's sandbox). */
   constructor(private readonly target: TestStack | (() => Promise<mysql.Connection>), private nextId = 1, options: WriterOptions = {}) {
     this.pauseMs = options.pauseMs ?? 0;
     this.retryPauseMs = options.retryPauseMs ?? 5;
     this.queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
+    this.table = options.table ?? WRITES_TABLE;
     this.done = this.loop();
   }
 
@@ -71,7 +75,7 @@ export class WriterLoad {
           // The OK packet of each insert then carries its GTID (MariaDB session tracking).
           await conn.query("SET SESSION session_track_system_variables = 'last_gtid'");
         }
-        const [result] = await conn.query({ sql: `INSERT INTO ${WRITES_TABLE} (id, server_id) VALUES (?, @@server_id)`, values: [id], timeout: this.queryTimeoutMs });
+        const [result] = await conn.query({ sql: `INSERT INTO ${this.table} (id, server_id) VALUES (?, @@server_id)`, values: [id], timeout: this.queryTimeoutMs });
         const gtid = (result as mysql.ResultSetHeader & { stateChanges?: { systemVariables?: Record<string, string> } }).stateChanges?.systemVariables?.last_gtid;
         this.writes.push({ id, start, end: this.now(), ok: true, gtid });
         if (this.pauseMs) await new Promise((r) => setTimeout(r, this.pauseMs));

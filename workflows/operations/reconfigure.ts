@@ -1,21 +1,11 @@
-import { type ActivityOptions, isCancellation } from '@temporalio/workflow';
+import { isCancellation } from '@temporalio/workflow';
 import { CAPABILITY_FREEZE, databaseFreezes } from '../logic/server-changes';
 import type { OperationInput, OperationResult } from '../model';
-import { activity, BEST_EFFORT } from '../steps';
+import { activity, BEST_EFFORT, FREEZING } from '../steps';
 import { since } from '../versions';
 import { publishView } from './steps/finish';
 import { trackProgress } from './steps/progress';
 import { route } from './steps/routing';
-
-/**
- * Installing a freeze waits for each table's metadata lock (a few seconds
- * at most per table, activities/freeze.ts): a retry resumes where the last
- * try stopped.
- */
-const FREEZING: ActivityOptions = {
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
-};
 
 /**
  * Applies a recorded change to the world: routing follows statuses and

@@ -1,0 +1,203 @@
+import {
+  ActivityCancellationType, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler, sleep, workflowInfo, type ActivityOptions,
+} from '@temporalio/workflow';
+import type { ShardRouter } from '../../activities/router/shard-endpoint';
+import type { ClusterFacts } from '../../activities/clusters';
+import { flipShard, mapPublished, moveEnded, SHARDS_WORKFLOW_ID } from '../api';
+import { rootCauseMessage } from '../errors';
+import { channelName, moveFreezeName } from '../logic/shards';
+import type { DatabaseShard } from '../shard-model';
+import { activity, BEST_EFFORT, FREEZING, PERSISTENT, QUICK, ROLL_FORWARD } from '../steps';
+import { trackProgress } from './steps/progress';
+
+export interface ShardMoveInput {
+  shard: DatabaseShard;
+  to: string;
+  router: ShardRouter | null;
+  updateOnly?: boolean;
+  cleanup?: boolean;
+}
+
+export interface ShardMoveResult {
+  summary: string;
+  mapVersion: number;
+  freezeMs?: number;
+}
+
+/** A copy heartbeats every 2 s while it streams; it may take hours. */
+const COPYING: ActivityOptions = {
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+  // A cancelled move rolls back only once the copy has stopped (its dump and load killed), or the load would refill what the rollback dropped.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+};
+/** How long the cut-over may hold both clusters: freeze, final wait, flip, route, thaw. */
+const HOLD_SECONDS = 60;
+/** The last wait under the freeze: past it, writes are allowed again and the catch-up goes on. */
+const FINAL_WAIT_SECONDS = 10;
+
+/**
+ * Moves a database shard to another cluster (workflow id
+ * shards/move/<shard>/<n>, a child of the map): check, copy from a source
+ * replica, catch up through a filtered replication connection on the
+ * destination's primary, then a short cut-over: writes frozen on the
+ * source, the destination caught up to the freeze, the map flipped, the
+ * shard's endpoint routed to the destination, writes allowed there. Before
+ * the flip, a failure or a cancellation rolls back (the destination's copy
+ * and connection removed, the source thawed); after it, every step rolls
+ * forward. Each cluster's primary is read from its conductor at every
+ * step, so a failover of either cluster is followed.
+ */
+export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult> {
+  const step = trackProgress();
+  const { shard, to } = input;
+  const from = shard.cluster;
+  const databases = [shard.database];
+  const moveId = workflowInfo().workflowId;
+  const channel = channelName(shard.name);
+  const freezeName = moveFreezeName(shard.name);
+  const map = getExternalWorkflowHandle(SHARDS_WORKFLOW_ID);
+  let published: number | undefined;
+  setHandler(mapPublished, (version) => void (published = version));
+  let flipped = false;
+  const read = (cluster: string) => activity('readCluster', `read cluster ${cluster} from its conductor`)({ cluster });
+  const both = async () => Promise.all([read(from), read(to)]);
+
+  const flip = async (): Promise<number> => {
+    flipped = true;
+    await map.signal(flipShard, { workflowId: moveId, shard: shard.name, to });
+    await condition(() => published !== undefined);
+    return published!;
+  };
+  const end = async (outcome: 'completed' | 'failed' | 'cancelled', message: string, extra: { freezeMs?: number; leftover?: boolean } = {}) =>
+    map.signal(moveEnded, { workflowId: moveId, outcome, message, ...extra });
+
+  try {
+    if (input.updateOnly) {
+      step(`update-only: the map records shard ${shard.name} on ${to}; no data moves, no endpoint changes`);
+      const version = await flip();
+      const summary = `shard ${shard.name} recorded on ${to} (update-only): map version ${version}`;
+      step(`done: ${summary}`);
+      await end('completed', summary);
+      return { summary, mapVersion: version };
+    }
+
+    step(`checking clusters ${from} and ${to}`);
+    let [src, dst] = await both();
+    const present = await activity('shardDatabasesPresent', `look for ${databases} on ${dst.primary}`)({ address: dst.primary, access: dst.access, databases });
+    if (present.length) throw ApplicationFailure.nonRetryable(`cluster ${to} already holds database ${present.join(', ')}: a move never overwrites data`, 'DestinationNotEmpty');
+    const donor = donorOf(src);
+    step(`copying ${databases} from ${donor} (a replica of ${from}) to ${dst.primary}`);
+    const copy = await activity('copyShard', `copy ${databases} from ${donor} to ${dst.primary}`, COPYING)({
+      address: dst.primary, access: dst.access, databases, donor, donorAccess: src.access,
+    });
+    step(`copied ${copy.bytes} bytes, up to ${copy.position}; catching up through ${channel} on ${dst.primary}`);
+
+    let channelOn: string | undefined;
+    let freezeMs: number | undefined;
+    let mapVersion = 0;
+    for (;;) {
+      [src, dst] = await both();
+      if (channelOn && channelOn !== dst.primary) {
+        step(`${to}'s primary is now ${dst.primary}: the catch-up moves there`);
+        await activity('removeShardChannel', `stop ${channel} on ${channelOn}`, BEST_EFFORT)({ address: channelOn, access: dst.access, channel }).catch(() => undefined);
+      }
+      const started = await activity('startShardChannel', `replicate ${databases} from ${src.primary} into ${dst.primary}`)({
+        address: dst.primary, access: dst.access, channel, source: src.primary, sourceAccess: src.access, tables: databases.map((d) => `${d}.%`), from: copy.position,
+      });
+      channelOn = dst.primary;
+      if (started.status?.sqlErrno) {
+        throw ApplicationFailure.nonRetryable(`the catch-up on ${dst.primary} stopped with error ${started.status.sqlErrno}: ${started.status.sqlError}`, 'CatchUpBroken');
+      }
+      if (!(await caughtUp(src, dst, 5))) continue;
+
+      // The cut-over, under a hold of both conductors: no switchover starts meanwhile (a failover may; then it is done again).
+      const holder = holderOf(moveId);
+      const [srcHold, dstHold] = await Promise.all([src, dst].map((c) => activity('holdCluster', `hold ${c.name} for the cut-over`, PERSISTENT)({ cluster: c.name, holder, seconds: HOLD_SECONDS })));
+      const release = () => Promise.all([from, to].map((cluster) => activity('releaseCluster', `release ${cluster}`, BEST_EFFORT)({ cluster, holder }).catch(() => false)));
+      if (srcHold.primary !== src.primary || dstHold.primary !== dst.primary) {
+        await release();
+        continue;
+      }
+      step(`cutting over: freezing writes to ${databases} on ${src.primary}`);
+      const frozenAt = Date.now();
+      await activity('freezeWrites', `freeze writes to ${databases} on ${src.primary}`, FREEZING)({
+        address: src.primary, access: src.access, freeze: { database: shard.database }, name: freezeName, reason: `shard ${shard.name} moves to ${to}`,
+      });
+      if (!(await caughtUp(src, dst, FINAL_WAIT_SECONDS)) || (await read(from)).primary !== src.primary) {
+        // Not there in time, or the source failed over meanwhile: writes go on, and the cut-over is tried again.
+        step(`${dst.primary} did not reach the freeze within ${FINAL_WAIT_SECONDS} s: writes allowed again, catching up`);
+        await activity('thawWrites', `thaw writes to ${databases} on ${src.primary}`, FREEZING)({ address: src.primary, access: src.access, database: shard.database, name: freezeName });
+        await release();
+        continue;
+      }
+      await activity('removeShardChannel', `stop ${channel} on ${dst.primary}`)({ address: dst.primary, access: dst.access, channel });
+      step(`${dst.primary} holds every write to ${databases}: flipping the map`);
+      mapVersion = await flip();
+      if (input.router) {
+        await activity('routeShard', `route shard ${shard.name} to ${dst.primary}`, ROLL_FORWARD)({
+          router: input.router, shard: shard.name, servers: dst.servers.map((s) => s.address), writer: dst.primary,
+        });
+      }
+      // The freeze replicated to the destination with the data: lifted there, writes are allowed.
+      await activity('thawWrites', `allow writes to ${databases} on ${dst.primary}`, ROLL_FORWARD)({ address: dst.primary, access: dst.access, database: shard.database, name: freezeName });
+      freezeMs = Date.now() - frozenAt;
+      await release();
+      break;
+    }
+    step(`writes to ${databases} go to ${dst.primary} (map version ${mapVersion}); the freeze lasted ${freezeMs} ms`);
+    if (input.cleanup) {
+      step(`cleanup: dropping ${databases} on ${from}`);
+      const source = await read(from);
+      await activity('dropShardCopy', `drop ${databases} on ${source.primary}`, ROLL_FORWARD)({ address: source.primary, access: source.access, databases });
+    }
+    const summary = `shard ${shard.name} moved from ${from} to ${to}: map version ${mapVersion}, writes frozen ${freezeMs} ms` +
+      (input.cleanup ? `; ${databases} dropped on ${from}` : `; ${from} keeps a read-only copy (gtidflow shard cleanup ${shard.name})`);
+    step(`done: ${summary}`);
+    await end('completed', summary, { freezeMs, leftover: !input.cleanup });
+    return { summary, mapVersion, freezeMs };
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    await CancellationScope.nonCancellable(async () => {
+      if (!flipped) await rollBack(input, step);
+      await end(cancelled ? 'cancelled' : 'failed', `${cancelled ? 'cancelled' : 'failed'}: ${rootCauseMessage(err)}${flipped ? '' : '; rolled back: the source unchanged and writable'}`);
+    });
+    throw err;
+  }
+
+  /** Whether the destination's primary has applied everything the source's primary has (it waits up to `seconds`). */
+  async function caughtUp(src: ClusterFacts, dst: ClusterFacts, seconds: number): Promise<boolean> {
+    const { executed } = await activity('getServerState', `read ${src.primary}'s position`)({ address: src.primary, access: src.access });
+    const waited = await activity('waitForGtid', `wait for ${dst.primary} to reach ${executed}`, waitOptions(seconds))({ address: dst.primary, access: dst.access, gtid: executed, timeoutSeconds: seconds });
+    if (!waited.reached) await sleep('1 second');
+    return waited.reached;
+  }
+}
+
+/**
+ * Before the flip nothing of the move may stay: the destination's
+ * connection and copy go (its primary, whichever it is now), the source is
+ * thawed (its primary now: the freeze replicated to its replicas).
+ */
+async function rollBack(input: ShardMoveInput, step: (line: string) => void): Promise<void> {
+  const { shard, to } = input;
+  step(`rolling back: removing the copy on ${to}, thawing ${shard.cluster}`);
+  const read = (cluster: string) => activity('readCluster', `read cluster ${cluster} from its conductor`, PERSISTENT)({ cluster });
+  const [src, dst] = await Promise.all([read(shard.cluster), read(to)]);
+  await activity('removeShardChannel', `stop ${channelName(shard.name)} on ${dst.primary}`, PERSISTENT)({ address: dst.primary, access: dst.access, channel: channelName(shard.name) });
+  await activity('dropShardCopy', `drop ${shard.database} on ${dst.primary}`, PERSISTENT)({ address: dst.primary, access: dst.access, databases: [shard.database] });
+  await activity('thawWrites', `thaw writes to ${shard.database} on ${src.primary}`, PERSISTENT)({ address: src.primary, access: src.access, database: shard.database, name: moveFreezeName(shard.name) });
+  await Promise.all([shard.cluster, to].map((cluster) => activity('releaseCluster', `release ${cluster}`, BEST_EFFORT)({ cluster, holder: holderOf(workflowInfo().workflowId) }).catch(() => false)));
+}
+
+/** The copy comes from a replica (a SECONDARY), so the primary's load is spared; a cluster without one gives its primary. */
+function donorOf(cluster: ClusterFacts): string {
+  return cluster.servers.find((s) => s.status === 'SECONDARY')?.address ?? cluster.primary;
+}
+
+function waitOptions(seconds: number): ActivityOptions {
+  return { ...QUICK, startToCloseTimeout: `${seconds + 10} seconds` };
+}
+
+const holderOf = (moveId: string) => `shard move ${moveId}`;
