@@ -17,5 +17,5 @@ export { openShardEndpoint, routeShard } from './router/shard-endpoint';
 export { checkServerConfig } from './server-config';
 export { freezeWrites, thawWrites } from './freeze';
 export { removeShardChannel, shardChannelStatus, startShardChannel } from './shard-channel';
-export { copyShard, dropShardCopy, shardDatabasesPresent } from './shard-copy';
+export { copyShard, deleteShardRows, dropShardCopy, shardDataPresent } from './shard-copy';
 export { publishShardMap } from './shard-map';

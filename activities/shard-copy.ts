@@ -2,26 +2,24 @@ import { spawn } from 'node:child_process';
 import { Transform } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { gtidIsEmpty, gtidSubtract } from '../workflows/logic/gtid';
+import type { MovedData } from '../workflows/logic/shards';
 import { clientAccount, connectArgs, exitOf, killGroup, withDefaultsFile } from './client-tools';
 import { heartbeat, onCancel, throwIfCancelled } from './context';
-import type { Access } from './db/connection';
+import type { Access, Db } from './db/connection';
 import { resolveCredentials } from './db/credentials';
 import type { Flavor } from './db/flavor';
 import type { ServerArgs } from './server-state';
 import { withFlavor } from './with-flavor';
 
-/** A shard's data on a server: its databases, the copy a move makes and the one it drops. */
+/** A shard's data on a server: the copy a move makes, the rows a split leaves, the copy it drops. */
 
 export interface ShardDataArgs extends ServerArgs {
-  databases: string[];
+  data: MovedData;
 }
 
-/** Which of the databases the server holds. */
-export async function shardDatabasesPresent(args: ShardDataArgs): Promise<string[]> {
-  return withFlavor(args.address, args.access, async (db) => {
-    const rows = await db.query(`SELECT SCHEMA_NAME AS d FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${args.databases.map(() => '?').join(', ')})`, args.databases);
-    return rows.map((r) => String(r.d)).sort();
-  });
+/** What of the data the server holds: the database (a database shard), or which of the tables (a split's). */
+export async function shardDataPresent(args: ShardDataArgs): Promise<string[]> {
+  return withFlavor(args.address, args.access, (db) => present(db, args.data));
 }
 
 export interface CopyShardArgs extends ShardDataArgs {
@@ -35,10 +33,16 @@ export interface CopyShardResult {
   /** The source cluster's GTID position the copy holds everything up to. */
   position: string;
   bytes: number;
+  /** The donor's estimate of the rows copied. */
+  rows: number;
 }
 
+const DDL_TIMEOUT_MS = 600_000;
+/** Rows a split deletes per statement: each a transaction of its own, so replicas and the binlog take it in small bites. */
+const DELETE_BATCH = 5_000;
+
 /**
- * Copies the databases from the donor onto the server (the destination's
+ * Copies the data from the donor onto the server (the destination's
  * primary): a consistent dump with its GTID position, loaded and written to
  * the destination's binlog, so its replicas get it too. A retry starts
  * over: what an interrupted load left is dropped first (the move checked
@@ -46,31 +50,84 @@ export interface CopyShardResult {
  */
 export async function copyShard(args: CopyShardArgs): Promise<CopyShardResult> {
   return withFlavor(args.address, args.access, async (db, flavor) => {
-    const dump = dumpOf(flavor, args.address, args.databases);
-    for (const database of args.databases) await db.query(`DROP DATABASE IF EXISTS ${id(database)}`, [], { timeoutMs: 600_000 });
-    const donorHas = await withFlavor(args.donor, args.donorAccess, (donorDb, donorFlavor) => donorFlavor.executed(donorDb));
-    const { position, bytes } = await withClients(args, flavor, (donorDefaults, targetDefaults) => pipe(dump, donorDefaults, targetDefaults, args));
+    const dump = dumpOf(flavor, args.address, args.data);
+    await drop(db, args.data);
+    // A split's tables load into their database, which the destination may not have yet.
+    if (args.data.tables) await db.query(`CREATE DATABASE IF NOT EXISTS ${id(args.data.database)}`);
+    const { donorHas, rows } = await withFlavor(args.donor, args.donorAccess, async (donorDb, donorFlavor) => ({ donorHas: await donorFlavor.executed(donorDb), rows: await rowEstimate(donorDb, args.data) }));
+    const { position, bytes } = await withClients(args, flavor, (donorDefaults, targetDefaults) => pipe(dump, donorDefaults, targetDefaults, args, rows));
     // The dump's position is the donor's binlog at the snapshot, taken after donorHas: short of it, a domain is missing, and the catch-up would start that domain over.
     const short = gtidSubtract(flavor.name, donorHas, position);
     if (!gtidIsEmpty(flavor.name, short)) throw ApplicationFailure.nonRetryable(`${args.donor}: the copy's position ${position} lacks ${short}, which the donor held before: its binlog does not say where the copy stands`, 'CopyPosition');
-    return { address: args.address, position, bytes };
+    return { address: args.address, position, bytes, rows };
   });
 }
 
-/** Drops the databases on the server (a primary: the drop replicates); none there: nothing. */
+/** The donor's estimate of the rows (InnoDB statistics): what a copy's progress is measured against. */
+async function rowEstimate(db: Db, data: MovedData): Promise<number> {
+  const tables = data.tables ? ` AND TABLE_NAME IN (${data.tables.map(() => '?').join(', ')})` : '';
+  return Number(await db.value(`SELECT COALESCE(SUM(TABLE_ROWS), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?${tables}`, [data.database, ...(data.tables ?? [])]));
+}
+
+/** Drops the data on the server (a primary: the drop replicates); none there: nothing. */
 export async function dropShardCopy(args: ShardDataArgs): Promise<{ address: string; changed: boolean }> {
   return withFlavor(args.address, args.access, async (db, flavor) => {
-    if (await flavor.readOnly(db)) throw ApplicationFailure.nonRetryable(`${args.address}: drop refused: the server is read-only; a shard's copy is dropped on its cluster's primary`, 'NotPrimary');
-    const present = await shardDatabasesPresent(args);
-    for (const database of present) await db.query(`DROP DATABASE IF EXISTS ${id(database)}`, [], { timeoutMs: 600_000 });
-    return { address: args.address, changed: present.length > 0 };
+    await mustBePrimary(db, flavor, args.address, 'drop');
+    const changed = (await present(db, args.data)).length > 0;
+    await drop(db, args.data);
+    return { address: args.address, changed };
   });
+}
+
+/**
+ * A split's rows on one side: `inside` deletes the rows in the data's key
+ * range (the source, once the destination holds them), else those outside
+ * it (the destination's copy of the whole tables). In batches, on the
+ * primary, written to its binlog; run again, it deletes what is left.
+ */
+export async function deleteShardRows(args: ShardDataArgs & { inside: boolean }): Promise<{ address: string; deleted: number }> {
+  const { data } = args;
+  if (!data.tables || !data.key) throw ApplicationFailure.nonRetryable('deleteShardRows is for a split: tables and a key range', 'BadArguments');
+  const { column, lo, hi } = data.key;
+  const inRange = `(${id(column)} >= ${lo}${hi === null ? '' : ` AND ${id(column)} < ${hi}`})`;
+  return withFlavor(args.address, args.access, async (db, flavor) => {
+    await mustBePrimary(db, flavor, args.address, 'delete');
+    let deleted = 0;
+    for (const table of data.tables!) {
+      for (;;) {
+        const rows = await db.query(`DELETE FROM ${id(data.database)}.${id(table)} WHERE ${args.inside ? inRange : `NOT ${inRange}`} LIMIT ${DELETE_BATCH}`, [], { timeoutMs: DDL_TIMEOUT_MS });
+        const affected = Number((rows as unknown as { affectedRows?: number }).affectedRows ?? 0);
+        deleted += affected;
+        heartbeat({ deleting: `${data.database}.${table}`, deleted });
+        if (affected < DELETE_BATCH) break;
+      }
+    }
+    return { address: args.address, deleted };
+  });
+}
+
+async function present(db: Db, data: MovedData): Promise<string[]> {
+  if (!data.tables) {
+    const rows = await db.query('SELECT SCHEMA_NAME AS d FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [data.database]);
+    return rows.map((r) => String(r.d));
+  }
+  const rows = await db.query(`SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (${data.tables.map(() => '?').join(', ')}) ORDER BY TABLE_NAME`, [data.database, ...data.tables]);
+  return rows.map((r) => `${data.database}.${String(r.t)}`);
+}
+
+async function drop(db: Db, data: MovedData): Promise<void> {
+  if (!data.tables) await db.query(`DROP DATABASE IF EXISTS ${id(data.database)}`, [], { timeoutMs: DDL_TIMEOUT_MS });
+  else for (const table of data.tables) await db.query(`DROP TABLE IF EXISTS ${id(data.database)}.${id(table)}`, [], { timeoutMs: DDL_TIMEOUT_MS });
+}
+
+async function mustBePrimary(db: Db, flavor: Flavor, address: string, what: string): Promise<void> {
+  if (await flavor.readOnly(db)) throw ApplicationFailure.nonRetryable(`${address}: ${what} refused: the server is read-only; a shard's data changes on its cluster's primary`, 'NotPrimary');
 }
 
 type Dump = NonNullable<ReturnType<NonNullable<Flavor['databaseDumpCommand']>>>;
 
-function dumpOf(flavor: Flavor, address: string, databases: string[]): Dump {
-  const dump = flavor.databaseDumpCommand?.(databases);
+function dumpOf(flavor: Flavor, address: string, data: MovedData): Dump {
+  const dump = flavor.databaseDumpCommand?.(data.database, data.tables);
   if (!dump) throw ApplicationFailure.nonRetryable(`${address}: ${flavor.name} has no shard copy here: shard moves need MariaDB`, 'Unsupported');
   return dump;
 }
@@ -82,7 +139,7 @@ async function withClients<T>(args: CopyShardArgs, flavor: Flavor, work: (donor:
 }
 
 /** The dump piped into the loader, counted as it passes (heartbeats carry the bytes), its position read from its tail. */
-async function pipe(dump: Dump, donorDefaults: string, targetDefaults: string, args: CopyShardArgs): Promise<{ position: string; bytes: number }> {
+async function pipe(dump: Dump, donorDefaults: string, targetDefaults: string, args: CopyShardArgs, rows: number): Promise<{ position: string; bytes: number }> {
   const dumper = spawn(dump.program, connectArgs(dump, donorDefaults, args.donor), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const loader = spawn(dump.loader.program, connectArgs(dump.loader, targetDefaults, args.address), { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   let bytes = 0;
@@ -95,13 +152,14 @@ async function pipe(dump: Dump, donorDefaults: string, targetDefaults: string, a
     },
   });
   dumper.stdout.pipe(counter).pipe(loader.stdin);
-  const beat = setInterval(() => heartbeat({ copying: args.databases, from: args.donor, bytes }), 2_000);
+  const what = `${args.data.database}${args.data.tables ? ` (${args.data.tables.join(', ')})` : ''}`;
+  const beat = setInterval(() => heartbeat({ copying: what, from: args.donor, bytes, rows }), 2_000);
   const unsubscribe = onCancel(() => [dumper, loader].forEach(killGroup));
   try {
     const [dumped, loaded] = await Promise.all([exitOf(dumper, dump.program), exitOf(loader, dump.loader.program)]);
     // Killed because the move was cancelled: the cancellation is the answer, not the dead tools.
     throwIfCancelled();
-    if (dumped) throw ApplicationFailure.retryable(`dump of ${args.databases.join(', ')} from ${args.donor} failed: ${dumped}`, 'CopyFailed');
+    if (dumped) throw ApplicationFailure.retryable(`dump of ${what} from ${args.donor} failed: ${dumped}`, 'CopyFailed');
     if (loaded) throw ApplicationFailure.retryable(`load into ${args.address} failed: ${loaded}`, 'CopyFailed');
   } finally {
     clearInterval(beat);

@@ -49,6 +49,9 @@ const USAGE = `usage: gtidflow <command>
   shard move <shard> --to <cluster> [--update-only] [--cleanup] [--detach]
                                       move a database shard: copied, caught up, writes frozen for a moment, the map
                                       flipped, its endpoint routed to <cluster>; --cleanup drops the source's copy
+  shard split <shard> --at <key> --as <new-shard> --to <cluster> [--update-only] [--detach]
+                                      split a range shard: keys from <key> up become <new-shard> on <cluster>, copied,
+                                      caught up, cut over like a move; each row ends on exactly one cluster
   shard cancel <shard>                stop a move before its flip: the source as it was, the destination's copy removed
   shard cleanup <shard>               drop the read-only copy a finished move left on its source
   history <cluster> [--json]          the views: id, time, primary, members, who joined and left, what made it
@@ -137,6 +140,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       print(endpoints, Boolean(values.json), () => [
         `Temporal   ${endpoints.temporal.address}   Web UI ${endpoints.temporal.ui ?? '(external server)'}`,
         ...endpoints.clusters.map((c) => `cluster ${c.name}: writer ${c.writer.host}:${c.writer.port}, reader ${c.reader.host}:${c.reader.port}, servers ${c.servers.map((s) => `${s.host}:${s.port}`).join(' ')}`),
+        ...endpoints.shards.map((s) => `shard ${s.name} (on ${s.cluster}): writer ${s.endpoint.host}:${s.endpoint.port}`),
         `admin account ${endpoints.credentials.admin.user} (password in ${endpoints.credentials.admin.passwordFile})`,
         `app account ${endpoints.credentials.app.user} (password in ${endpoints.credentials.app.passwordFile})`,
       ].join('\n'));
@@ -264,6 +268,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values, positionals } = options(args, {
       database: { type: 'string' }, table: { type: 'string' }, key: { type: 'string' }, range: { type: 'string' }, cluster: { type: 'string' },
       to: { type: 'string' }, 'update-only': { type: 'boolean' }, cleanup: { type: 'boolean' }, detach: { type: 'boolean' }, json: { type: 'boolean' },
+      at: { type: 'string' }, as: { type: 'string' },
     });
     const [sub, name, ...rest] = positionals;
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
@@ -273,7 +278,8 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       if (name) throw new UsageError(`unexpected argument "${name}"`);
       return withClient(async (client) => {
         const state = await shards.readShards(client);
-        print(state, json, () => shards.formatShards(state));
+        const progress = await shards.movesProgress(client, state);
+        print({ ...state, progress }, json, () => shards.formatShards(state, progress));
       });
     }
     if (sub === 'lookup') {
@@ -298,11 +304,17 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
           (added.kind === 'database' && added.endpoint ? `, endpoint ${added.endpoint.host}:${added.endpoint.port}` : ''));
       });
     }
-    if (sub === 'move') {
-      if (!values.to) throw new UsageError('shard move needs --to <cluster>');
+    if (sub === 'move' || sub === 'split') {
+      if (!values.to) throw new UsageError(`shard ${sub} needs --to <cluster>`);
+      if (sub === 'split' && (values.at === undefined || !values.as)) throw new UsageError('shard split needs --at <key> and --as <new-shard>');
+      if (sub === 'move' && (values.at !== undefined || values.as)) throw new UsageError('--at and --as go with shard split');
+      if (sub === 'split' && values.cleanup) throw new UsageError('a split leaves no copy behind: it has no --cleanup');
       return withClient(async (client) => {
-        const started = await shards.requestMove(client, { shard: name, to: values.to!, updateOnly: values['update-only'], cleanup: values.cleanup });
-        console.log(`move of shard ${name} started: ${started.workflowId}`);
+        const common = { shard: name, to: values.to!, updateOnly: values['update-only'] };
+        const started = sub === 'move'
+          ? await shards.requestMove(client, { ...common, cleanup: values.cleanup })
+          : await shards.requestSplit(client, { ...common, at: shardKey(values.at!), as: values.as! });
+        console.log(`${sub} of shard ${name} started: ${started.workflowId}`);
         if (values.detach) return;
         const result = await load.operations().followOperation(client, started.workflowId, (step) => console.log(`  ${step}`));
         console.log(result.summary);
@@ -311,7 +323,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     if (sub === 'cancel' || sub === 'cleanup') {
       return withClient(async (client) => console.log(await (sub === 'cancel' ? shards.requestCancel(client, name) : shards.requestCleanup(client, name))));
     }
-    throw new UsageError(sub ? `unknown shard command "${sub}"` : 'shard needs a command: add, list, lookup, move, cancel or cleanup');
+    throw new UsageError(sub ? `unknown shard command "${sub}"` : 'shard needs a command: add, list, lookup, move, split, cancel or cleanup');
   },
 
   promote: (args) => operation('switchover', args),

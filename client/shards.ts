@@ -1,11 +1,12 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import {
-  addShard, cancelMove, cleanupShard, moveShard, SHARDS_WORKFLOW_ID, TASK_QUEUE, type AddShardRequest, type MoveStarted,
+  addShard, cancelMove, cleanupShard, moveShard, progressQuery, SHARDS_WORKFLOW_ID, splitShard, TASK_QUEUE, type AddShardRequest, type MoveStarted,
 } from '../workflows/api';
 import { formatRange, shardOfKey } from '../workflows/logic/shards';
-import { EMPTY_SHARDS, type Endpoint, type MoveParams, type Shard, type ShardMap, type ShardsState } from '../workflows/shard-model';
+import { EMPTY_SHARDS, type Endpoint, type MoveParams, type Shard, type ShardMap, type ShardsState, type SplitParams } from '../workflows/shard-model';
 import { oneLine } from './connect';
+import { mb, pendingHeartbeat } from './status';
 import { loadState, sandboxClusters } from './sandbox/state';
 
 /** What `shard lookup` answers. */
@@ -42,6 +43,10 @@ export function requestMove(client: Client, params: MoveParams): Promise<MoveSta
   return mapUpdate(client, moveShard, params, 'shard move');
 }
 
+export function requestSplit(client: Client, params: SplitParams): Promise<MoveStarted> {
+  return mapUpdate(client, splitShard, params, 'shard split');
+}
+
 export function requestCancel(client: Client, shard: string): Promise<string> {
   return mapUpdate(client, cancelMove, { shard }, 'shard cancel');
 }
@@ -74,8 +79,24 @@ async function mapUpdate<R, A>(client: Client, update: UpdateDefinition<R, [A]>,
   }
 }
 
-/** `shard list`: a line a shard, then the moves running and how the last ones ended. */
-export function formatShards(state: ShardsState): string {
+/** Where a running move is: its last step, and while it copies, what its copy step's heartbeat says. */
+export interface MoveProgress {
+  step: string | null;
+  copied: { bytes: number; rows?: number } | null;
+}
+
+/** The progress of every running move; a move whose worker does not answer shows no step. */
+export async function movesProgress(client: Client, state: ShardsState): Promise<Record<string, MoveProgress>> {
+  const entries = await Promise.all(state.moves.map(async (m) => {
+    const steps = await client.connection.withDeadline(Date.now() + 1_500, () => client.workflow.getHandle(m.workflowId).query(progressQuery)).catch(() => []);
+    const copied = await pendingHeartbeat<{ bytes?: number; rows?: number }>(client, m.workflowId, 'copyShard').catch(() => null);
+    return [m.workflowId, { step: steps.at(-1) ?? null, copied: typeof copied?.bytes === 'number' ? { bytes: copied.bytes, rows: copied.rows } : null }] as const;
+  }));
+  return Object.fromEntries(entries);
+}
+
+/** `shard list`: a line a shard, then the moves running (their step, their copy) and how the last ones ended. */
+export function formatShards(state: ShardsState, progress: Record<string, MoveProgress> = {}): string {
   if (!state.map.shards.length) return 'no shard yet: gtidflow shard add makes the first';
   const where = (s: Shard) => s.kind === 'database'
     ? `database ${s.database}${s.endpoint ? `, endpoint ${s.endpoint.host}:${s.endpoint.port}` : ''}`
@@ -83,7 +104,12 @@ export function formatShards(state: ShardsState): string {
   return [
     `shard map version ${state.map.version} (${state.map.at})`,
     ...state.map.shards.map((s) => `  ${s.name.padEnd(16)} on ${s.cluster.padEnd(12)} ${where(s)}`),
-    ...state.moves.map((m) => `  moving: ${m.shard} from ${m.from} to ${m.to}${m.flipped ? ' (flipped, finishing)' : ''}: ${m.workflowId}`),
+    ...state.moves.flatMap((m) => {
+      const p = progress[m.workflowId];
+      return [`  moving: ${m.shard} from ${m.from} to ${m.to}${m.flipped ? ' (flipped, finishing)' : ''}: ${m.workflowId}`,
+        ...(p?.step ? [`    step: ${p.step}`] : []),
+        ...(p?.copied ? [`    copied: ${mb(p.copied.bytes)}${p.copied.rows !== undefined ? ` of about ${p.copied.rows} rows` : ''}`] : [])];
+    }),
     ...state.outcomes.slice(-5).map((o) => `  ${o.at} ${o.workflowId} ${o.outcome}: ${o.message}`),
     ...state.leftovers.map((l) => `  left behind: ${l.database} on ${l.cluster}, read-only (gtidflow shard cleanup ${l.shard})`),
   ].join('\n');

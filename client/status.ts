@@ -96,16 +96,20 @@ export interface CopyProgress {
   etaSeconds: number;
 }
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 export const formatCopy = (c: CopyProgress) => `${mb(c.bytes)} received, ${mb(c.rate)}/s, about ${c.etaSeconds} s left`;
 
 /** The progress of a clone's copy in an operation: the heartbeat of its pending receiveClone step, if any. */
 export async function copyProgress(client: Client, workflowId: string): Promise<CopyProgress | null> {
-  const { raw } = await client.workflow.getHandle(workflowId).describe();
-  const payload = raw.pendingActivities?.find((a) => a.activityType?.name === 'receiveClone')?.heartbeatDetails?.payloads?.[0];
-  if (!payload) return null;
-  const details = client.options.loadedDataConverter.payloadConverter.fromPayload<Partial<CopyProgress>>(payload);
+  const details = await pendingHeartbeat<Partial<CopyProgress>>(client, workflowId, 'receiveClone');
   return typeof details?.bytes === 'number' ? { bytes: details.bytes, rate: details.rate ?? 0, etaSeconds: details.etaSeconds ?? 0 } : null;
+}
+
+/** What the workflow's pending step of this type last said in its heartbeat, if it runs. */
+export async function pendingHeartbeat<T>(client: Client, workflowId: string, activityType: string): Promise<T | null> {
+  const { raw } = await client.workflow.getHandle(workflowId).describe();
+  const payload = raw.pendingActivities?.find((a) => a.activityType?.name === activityType)?.heartbeatDetails?.payloads?.[0];
+  return payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<T>(payload) : null;
 }
 
 export const noWorkerLine = (seconds: number) => `no worker has answered for ${seconds} s: run \`gtidflow worker\``;

@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ShardRouter } from '../activities/router/shard-endpoint';
 import type { ServerChange } from './logic/server-changes';
-import type { DatabaseShard, Endpoint, MoveParams, RangeShard, ShardMap, ShardsState } from './shard-model';
+import type { DatabaseShard, Endpoint, MoveParams, RangeShard, ShardMap, ShardsState, SplitParams } from './shard-model';
 import type { ClusterState, JoinSpec, OperationKind, OperationParams } from './model';
 
 /**
@@ -103,12 +103,14 @@ export const shardsQuery = defineQuery<ShardsState>('shards');
 export const addShard = defineUpdate<ShardMap, [AddShardRequest]>('addShard');
 /** Starts a shard's move to another cluster (its own workflow, a child of the map). */
 export const moveShard = defineUpdate<MoveStarted, [MoveParams]>('moveShard');
+/** Starts a range shard's split: its upper part moves to another cluster as a new shard. */
+export const splitShard = defineUpdate<MoveStarted, [SplitParams]>('splitShard');
 /** Cancels a shard's running move before its flip: the source untouched, the destination's copy removed. */
 export const cancelMove = defineUpdate<string, [{ shard: string }]>('cancelMove');
 /** Drops the copy a finished move left on its source, and its freeze there. */
 export const cleanupShard = defineUpdate<string, [{ shard: string }]>('cleanupShard');
 /** A move at its cut-over: the map says the shard is on `to` from now on. */
-export const flipShard = defineSignal<[{ workflowId: string; shard: string; to: string }]>('flip');
+export const flipShard = defineSignal<[{ workflowId: string; shard: string; to: string; split?: { at: number; as: string } }]>('flip');
 /** The map answers a flip with the version it published. */
 export const mapPublished = defineSignal<[number]>('mapPublished');
 /** A move's end, for the map to record. */

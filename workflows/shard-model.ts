@@ -81,9 +81,8 @@ export const EMPTY_SHARDS: ShardsState = { map: { version: 0, at: '', shards: []
 export interface Leftover {
   shard: string;
   cluster: string;
+  /** Kept read-only by the move's freeze until dropped. */
   database: string;
-  /** The freeze that keeps the source copy read-only. */
-  freeze: string;
 }
 
 export interface MoveParams {
@@ -91,4 +90,13 @@ export interface MoveParams {
   to: string;
   updateOnly?: boolean;
   cleanup?: boolean;
+}
+
+/** A split: the range shard's keys from `at` up become shard `as` on `to`. */
+export interface SplitParams {
+  shard: string;
+  at: number;
+  as: string;
+  to: string;
+  updateOnly?: boolean;
 }

@@ -3,13 +3,13 @@ import {
 } from '@temporalio/workflow';
 import type { ClusterFacts } from '../activities/clusters';
 import {
-  addShard, cancelMove, cleanupShard, flipShard, mapPublished, moveEnded, moveShard, shardMoveWorkflowId, shardsQuery, type AddShardRequest,
+  addShard, cancelMove, cleanupShard, flipShard, mapPublished, moveEnded, moveShard, shardMoveWorkflowId, shardsQuery, splitShard, type AddShardRequest,
 } from './api';
 import { rootCauseMessage } from './errors';
-import { databasesOf, moveFreezeName, movedTo, nextMap, shardProblem } from './logic/shards';
-import type { DatabaseShard, Shard, ShardsState } from './shard-model';
+import { databasesOf, movedTo, nextMap, shardProblem, splitAt, splitProblem } from './logic/shards';
+import type { MoveParams, Shard, ShardsState, SplitParams } from './shard-model';
 import { activity, PERSISTENT } from './steps';
-import type { shardMove } from './operations/shard-move';
+import type { shardMove, ShardMoveInput } from './operations/shard-move';
 
 const HISTORY_LIMIT = 4_000;
 const KEEP_OUTCOMES = 20;
@@ -74,10 +74,10 @@ export async function shards(initial: ShardsState): Promise<void> {
     return state.map;
   }), { validator: (request) => void refuseIf(addProblem(request)) });
 
-  const moveProblem = (shardName: string, to: string): string | undefined => {
+  /** Why a move (or split) of the shard to `to` cannot start: the checks both share. */
+  const startProblem = (shardName: string, to: string): string | undefined => {
     const shard = shardNamed(shardName);
     if (!shard) return `no shard ${shardName}: gtidflow shard list shows the shards`;
-    if (shard.kind !== 'database') return `shard ${shardName} is a range shard: it moves by a split (not built yet)`;
     if (shard.cluster === to) return `shard ${shardName} is already on ${to}`;
     const running = moveOf(shardName);
     if (running) return `shard ${shardName} is already moving to ${running.to} (${running.workflowId})`;
@@ -87,30 +87,48 @@ export async function shards(initial: ShardsState): Promise<void> {
     if (leftover) return `${to} keeps the read-only copy of ${leftover.database} an earlier move left: run gtidflow shard cleanup ${leftover.shard} first`;
     return undefined;
   };
-  setHandler(moveShard, async (params) => {
-    refuseIf(moveProblem(params.shard, params.to));
-    const shard = shardNamed(params.shard) as DatabaseShard;
-    await read(params.to);
+  const moveProblem = ({ shard, to }: MoveParams) => startProblem(shard, to)
+    ?? (shardNamed(shard)?.kind === 'range' ? `shard ${shard} is a range shard: it moves by a split (gtidflow shard split)` : undefined);
+  const splitProblemOf = (params: SplitParams) => {
+    const problem = startProblem(params.shard, params.to);
+    if (problem) return problem;
+    const shard = shardNamed(params.shard)!;
+    return shard.kind === 'range' ? splitProblem(state.map, shard, params) : `shard ${params.shard} is a database shard: it moves whole (gtidflow shard move)`;
+  };
+  /** Starts the move's workflow, recorded first: the map knows every move that may run. */
+  const startMove = async (shard: Shard, input: Omit<ShardMoveInput, 'shard' | 'router'>, summary: string) => {
+    await read(input.to);
     const workflowId = shardMoveWorkflowId(shard.name, ++state.moveCount);
-    record({ ...state, moves: [...state.moves, { shard: shard.name, from: shard.cluster, to: params.to, workflowId, startedAt: new Date().toISOString() }] });
+    record({ ...state, moves: [...state.moves, { shard: shard.name, from: shard.cluster, to: input.to, workflowId, startedAt: new Date().toISOString() }] });
     await startChild<typeof shardMove>('shardMove', {
       workflowId,
-      args: [{ shard, to: params.to, router: state.router, updateOnly: params.updateOnly, cleanup: params.cleanup }],
+      args: [{ ...input, shard, router: state.router }],
       // The map may continue as new while a move runs for hours: the move reports by signal, not as a child's result.
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `move shard ${shard.name} from ${shard.cluster} to ${params.to}${params.updateOnly ? ' (update-only)' : ''}`,
+      staticSummary: `${summary}${input.updateOnly ? ' (update-only)' : ''}`,
     });
     return { shard: shard.name, workflowId };
-  }, { validator: (params) => void refuseIf(moveProblem(params.shard, params.to)) });
+  };
+  setHandler(moveShard, async (params) => {
+    refuseIf(moveProblem(params));
+    const shard = shardNamed(params.shard)!;
+    return startMove(shard, { to: params.to, updateOnly: params.updateOnly, cleanup: params.cleanup }, `move shard ${shard.name} from ${shard.cluster} to ${params.to}`);
+  }, { validator: (params) => void refuseIf(moveProblem(params)) });
+  setHandler(splitShard, async (params) => {
+    refuseIf(splitProblemOf(params));
+    const shard = shardNamed(params.shard)!;
+    return startMove(shard, { to: params.to, split: { at: params.at, as: params.as }, updateOnly: params.updateOnly },
+      `split shard ${shard.name} at ${params.at}: ${params.as} on ${params.to}`);
+  }, { validator: (params) => void refuseIf(splitProblemOf(params)) });
 
-  setHandler(flipShard, ({ workflowId, shard, to }) => exclusive(async () => {
+  setHandler(flipShard, ({ workflowId, shard, to, split }) => exclusive(async () => {
     const move = state.moves.find((m) => m.workflowId === workflowId);
     if (!move) return;
     if (!move.flipped) {
       record({
         ...state,
         moves: state.moves.map((m) => (m === move ? { ...m, flipped: true } : m)),
-        map: nextMap(state.map, new Date().toISOString(), (list) => movedTo(list, shard, to)),
+        map: nextMap(state.map, new Date().toISOString(), (list) => (split ? splitAt(list, shard, split, to) : movedTo(list, shard, to))),
       });
     }
     await publishMap([move.from]);
@@ -121,7 +139,7 @@ export async function shards(initial: ShardsState): Promise<void> {
     const move = state.moves.find((m) => m.workflowId === workflowId);
     if (!move) return;
     const shard = shardNamed(move.shard);
-    const left = leftover && shard?.kind === 'database' ? [{ shard: move.shard, cluster: move.from, database: shard.database, freeze: moveFreezeName(move.shard) }] : [];
+    const left = leftover && shard?.kind === 'database' ? [{ shard: move.shard, cluster: move.from, database: shard.database }] : [];
     record({
       ...state,
       moves: state.moves.filter((m) => m !== move),
@@ -152,7 +170,7 @@ export async function shards(initial: ShardsState): Promise<void> {
     refuseIf(cleanupProblem(shard));
     const leftover = state.leftovers.find((l) => l.shard === shard)!;
     const facts = await read(leftover.cluster);
-    await activity('dropShardCopy', `drop ${leftover.database} on ${facts.primary}`, PERSISTENT)({ address: facts.primary, access: facts.access, databases: [leftover.database] });
+    await activity('dropShardCopy', `drop ${leftover.database} on ${facts.primary}`, PERSISTENT)({ address: facts.primary, access: facts.access, data: { database: leftover.database, tables: null } });
     record({ ...state, leftovers: state.leftovers.filter((l) => l !== leftover) });
     return `dropped ${leftover.database} on ${leftover.cluster} (primary ${facts.primary})`;
   }), { validator: ({ shard }) => void refuseIf(cleanupProblem(shard)) });

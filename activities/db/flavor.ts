@@ -111,11 +111,11 @@ export interface Flavor {
   /** A consistent dump of every database that ends by setting the target's GTID position to the copy's. */
   dumpCommand(): ClientCommand;
   /**
-   * A consistent dump of some databases (a shard's copy) that names its GTID
+   * A consistent dump of a database or some of its tables (a shard's copy) that names its GTID
    * position in a comment only, loaded by the family's plain client (written
    * to the target's binlog: its replicas need it); flavors without shard moves leave it out.
    */
-  databaseDumpCommand?(databases: string[]): ClientCommand & { loader: ClientCommand; position: RegExp };
+  databaseDumpCommand?(database: string, tables: string[] | null): ClientCommand & { loader: ClientCommand; position: RegExp };
   /** The client that loads a dump without writing it to the target's own binlog. */
   loadCommand(): ClientCommand;
   /** The [client] option lines that make the family's command-line clients use TLS and check the server's certificate. */

@@ -100,10 +100,11 @@ export const mariadb: Flavor = {
   }),
 
   // --master-data=2: the position as a comment, read as the dump streams past (taken under a short FLUSH TABLES WITH READ LOCK).
-  databaseDumpCommand: (databases: string[]) => ({
+  databaseDumpCommand: (database: string, tables: string[] | null) => ({
     program: 'mariadb-dump',
-    args: ['--single-transaction', '--gtid', '--master-data=2', '--routines', '--events', '--triggers', '--databases', ...databases],
-    loader: { program: 'mariadb', args: [] },
+    // Tables alone: their triggers, not the database's routines and events; and without the database's USE, so the loader names it.
+    args: ['--single-transaction', '--gtid', '--master-data=2', '--triggers', ...(tables ? [database, ...tables] : ['--routines', '--events', '--databases', database])],
+    loader: { program: 'mariadb', args: tables ? [`--database=${database}`] : [] },
     position: /^-- SET GLOBAL gtid_slave_pos='([0-9,-]*)';$/m,
   }),
 

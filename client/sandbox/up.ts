@@ -9,6 +9,7 @@ import { freePort, isPortFree, sleep } from '../local/ports';
 import { isRunning, startDetached } from '../local/processes';
 import { isTemporalRunning, startTemporalOnFreePorts } from '../local/temporal';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { readShards } from '../shards';
 import { applyCluster } from '../cluster-apply';
 import { connectClient } from '../connect';
 import { temporalSettings } from '../settings';
@@ -124,8 +125,9 @@ export async function sandboxUp(opts: { servers: number; clusters?: number }): P
     const { created } = await applyCluster(client, spec);
     if (!created) await healthRoundNow(client, spec.name);
   }));
+  const { map } = await readShards(client);
   await client.connection.close();
-  return sandboxEndpoints(state, accounts);
+  return sandboxEndpoints(state, accounts, map);
 }
 
 /**

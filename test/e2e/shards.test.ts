@@ -86,6 +86,8 @@ test('shard add: a database shard gets an endpoint of its own to its cluster\'s 
   ];
   for (const [args, message] of refusals) assertRefusal(await gtidflow(args, env), message, args.join(' '));
   assert.equal((await json<ShardsState>('shard', 'list')).map.version, 1, 'nothing changed');
+  // `sandbox up --json` on the running sandbox lists the shard endpoints beside the clusters.
+  assert.deepEqual((await json<SandboxEndpoints>('sandbox', 'up')).shards, [{ name: 'shop', cluster: 'sandbox', endpoint: added.endpoint }]);
 });
 
 test('shard move under continuous writes through the shard endpoint: every acknowledged row on sandbox-2 once, the endpoint there, writes on the source refused', async () => {
@@ -173,7 +175,7 @@ test('shard cancel before the flip: the source unchanged and writable, the desti
 
 test('shard move --update-only changes the recorded map alone; a range shard is found by table and key', async () => {
   const before = (await json<ShardsState>('shard', 'list')).map.version;
-  assert.match(await run('shard', 'move', 'keep', '--to', 'sandbox-2', '--update-only'), /shard keep recorded on sandbox-2 \(update-only\)/);
+  assert.match(await run('shard', 'move', 'keep', '--to', 'sandbox-2', '--update-only'), /shard keep recorded on sandbox-2 \(update-only\): map version \d+/);
   assert.equal((await json<ShardLocation>('shard', 'lookup', 'keep')).cluster, 'sandbox-2');
   assert.equal((await json<ShardsState>('shard', 'list')).map.version, before + 1);
   // No data moved: the database is still (only) on sandbox.
@@ -205,3 +207,53 @@ async function lockTableOn(port: number, table: string): Promise<{ release(): Pr
   await isLocked;
   return { async release() { release(); await done; } };
 }
+
+test('shard split under writes: each row ends on exactly one cluster, lookup right on both sides, a write to a moved key on the source refused', async () => {
+  const setup = await appConnection(await primaryPort('sandbox'));
+  await setup.query('CREATE DATABASE appsplit');
+  await setup.query('CREATE TABLE appsplit.orders (id INT PRIMARY KEY, customer_id INT NOT NULL, KEY (customer_id))');
+  await setup.query('INSERT INTO appsplit.orders SELECT seq, seq FROM appsplit.seq_0_to_1999');
+  await setup.end();
+  await run('shard', 'add', 'orders', '--table', 'appsplit.orders', '--key', 'customer_id', '--range', '0:', '--cluster', 'sandbox');
+
+  // Writes to keys that stay (below 1000) go on through sandbox's writer endpoint during the whole split.
+  const writer = endpoints.clusters.find((c) => c.name === 'sandbox')!.writer;
+  let running = true;
+  const written: number[] = [];
+  const writes = (async () => {
+    for (let id = 10_000; running; id++) {
+      const conn = await appConnection(writer.port, 'appsplit').catch(() => undefined);
+      if (!conn) continue;
+      await conn.query('INSERT INTO orders VALUES (?, ?)', [id, id % 1000]).then(() => written.push(id), () => undefined);
+      await conn.end();
+      await sleep(20);
+    }
+  })();
+  assert.match(await run('shard', 'split', 'orders', '--at', '1000', '--as', 'orders-high', '--to', 'sandbox-2'),
+    /shard orders split at 1000: orders-high on sandbox-2: map version \d+, writes frozen \d+ ms/);
+  running = false;
+  await writes;
+  assert.ok(written.length > 0, 'writes to the staying keys went on');
+
+  const keys = async (cluster: string) => (await asRoot(await primaryPort(cluster), async (c) => (await c.query('SELECT id, customer_id FROM appsplit.orders ORDER BY id'))[0])) as { id: number; customer_id: number }[];
+  const low = await keys('sandbox');
+  const high = await keys('sandbox-2');
+  assert.deepEqual(low.filter((r) => r.customer_id >= 1000), [], 'no moved key left on sandbox');
+  assert.deepEqual(high.filter((r) => r.customer_id < 1000), [], 'no staying key on sandbox-2');
+  assert.equal(high.length, 1000);
+  assert.equal(low.length, 1000 + written.length);
+  assert.deepEqual(written.filter((id) => !low.some((r) => r.id === id)), [], 'every acknowledged write kept');
+
+  const at = async (key: number) => json<ShardLocation>('shard', 'lookup', '--table', 'appsplit.orders', '--key', String(key));
+  assert.deepEqual([(await at(999)).shard, (await at(999)).cluster], ['orders', 'sandbox']);
+  assert.deepEqual([(await at(1000)).shard, (await at(1000)).cluster], ['orders-high', 'sandbox-2']);
+  const source = await appConnection(await primaryPort('sandbox'), 'appsplit');
+  await assert.rejects(source.query('INSERT INTO orders VALUES (99999, 1500)'), /gtidflow: appsplit is read-only \(shard orders-high moves to sandbox-2\)/);
+  await source.query('INSERT INTO orders VALUES (99998, 500)');
+  await source.end();
+  const target = await appConnection(await primaryPort('sandbox-2'), 'appsplit');
+  await target.query('INSERT INTO orders VALUES (99999, 1500)');
+  await target.end();
+  assertRefusal(await gtidflow(['shard', 'split', 'orders', '--at', '2000', '--as', 'x', '--to', 'sandbox-2'], env),
+    /^gtidflow: shard split refused: --at 2000 is not inside shard orders's range 0:1000/, 'a split outside the range');
+});

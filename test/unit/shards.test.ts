@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { channelName, moveFreezeName, movedTo, nextMap, parseRange, shardOfKey, shardProblem } from '../../workflows/logic/shards';
+import { channelName, movedData, movedTables, moveFreezeName, movedTo, nextMap, parseRange, shardOfKey, shardProblem, splitAt, splitProblem } from '../../workflows/logic/shards';
 import type { RangeShard, Shard, ShardMap } from '../../workflows/shard-model';
 
 const orders = (name: string, lo: number, hi: number | null, cluster = 'a'): RangeShard =>
@@ -55,5 +55,24 @@ describe('shard map', () => {
     assert.notEqual(moveFreezeName('shop'), moveFreezeName('shop2'));
     assert.equal(channelName('eu-west'), 'gtidflow_shard_eu_west');
     assert.ok(channelName(long).length <= 64);
+  });
+  it('a split keeps [lo, at) and gives [at, hi) to a new shard elsewhere; the range must hold keys on both sides', () => {
+    const m = map(orders('o', 0, 1000), db('users', 'users'));
+    const o = m.shards[0] as RangeShard;
+    assert.deepEqual(splitAt(m.shards, 'o', { at: 400, as: 'o-high' }, 'b').map((s) => [s.name, s.cluster, s.kind === 'range' ? s.range : null]),
+      [['o', 'a', { lo: 0, hi: 400 }], ['o-high', 'b', { lo: 400, hi: 1000 }], ['users', 'a', null]]);
+    assert.equal(splitProblem(m, o, { at: 400, as: 'o-high' }), undefined);
+    assert.match(splitProblem(m, o, { at: 0, as: 'x' }) ?? '', /^--at 0 is not inside shard o's range 0:1000/);
+    assert.match(splitProblem(m, o, { at: 1000, as: 'x' }) ?? '', /not inside/);
+    assert.match(splitProblem(m, o, { at: 10, as: 'users' }) ?? '', /^shard users already exists$/);
+    assert.match(splitProblem(m, o, { at: 10, as: 'o' }) ?? '', /a name of its own/);
+    assert.match(splitProblem(m, { ...o, tables: ['a.t', 'b.t'] }, { at: 10, as: 'x' }) ?? '', /several databases/);
+  });
+  it('a move carries a database whole; a split, its tables whole and the key range that moves', () => {
+    assert.deepEqual(movedData(db('users', 'users')), { database: 'users', tables: null });
+    assert.deepEqual(movedTables(movedData(db('users', 'users'))), ['users.%']);
+    const split = movedData(orders('o', 0, null), { at: 500 });
+    assert.deepEqual(split, { database: 'shop', tables: ['orders', 'items'], key: { column: 'customer_id', lo: 500, hi: null } });
+    assert.deepEqual(movedTables(split), ['shop.orders', 'shop.items']);
   });
 });

@@ -79,6 +79,51 @@ export function movedTo(shards: Shard[], name: string, cluster: string): Shard[]
   return shards.map((s) => (s.name === name ? { ...s, cluster } : s));
 }
 
+/** A split: the range shard keeps [lo, at), a new shard `as` on `cluster` takes [at, hi). */
+export function splitAt(shards: Shard[], name: string, split: { at: number; as: string }, cluster: string): Shard[] {
+  return shards.flatMap((s) => {
+    if (s.name !== name || s.kind !== 'range') return [s];
+    return [{ ...s, range: { lo: s.range.lo, hi: split.at } }, { ...s, name: split.as, cluster, range: { lo: split.at, hi: s.range.hi } }];
+  });
+}
+
+/** Why a range shard cannot be split so, or undefined. */
+export function splitProblem(map: ShardMap, shard: RangeShard, split: { at: number; as: string }): string | undefined {
+  if (!Number.isSafeInteger(split.at) || split.at <= shard.range.lo || (shard.range.hi !== null && split.at >= shard.range.hi)) {
+    return `--at ${split.at} is not inside shard ${shard.name}'s range ${formatRange(shard.range)}: both parts must hold keys`;
+  }
+  if (split.as === shard.name) return `the new shard needs a name of its own, not ${shard.name}`;
+  if (new Set(shard.tables.map((t) => t.split('.')[0])).size > 1) return `shard ${shard.name}'s tables are in several databases: a split copies one database's tables`;
+  return shardProblem({ ...map, shards: map.shards.filter((s) => s.name !== shard.name) }, { ...shard, name: split.as, range: { lo: split.at, hi: shard.range.hi } });
+}
+
+/**
+ * The data a move carries: a database shard's whole database; a split's
+ * tables, copied whole (so the catch-up applies every row event: one for a
+ * row the copy lacked would stop it), and the key range the destination
+ * keeps, which the cut-over freezes on the source.
+ */
+export interface MovedData {
+  database: string;
+  /** null: every table of the database. */
+  tables: string[] | null;
+  key?: { column: string; lo: number; hi: number | null };
+}
+
+export function movedData(shard: Shard, split?: { at: number }): MovedData {
+  if (shard.kind === 'database') return { database: shard.database, tables: null };
+  return {
+    database: shard.tables[0].split('.')[0],
+    tables: shard.tables.map((t) => t.split('.')[1]),
+    key: { column: shard.key, lo: split?.at ?? shard.range.lo, hi: shard.range.hi },
+  };
+}
+
+/** The replication filter of a move's catch-up: db.table patterns. */
+export function movedTables(data: MovedData): string[] {
+  return data.tables ? data.tables.map((t) => `${data.database}.${t}`) : [`${data.database}.%`];
+}
+
 /**
  * The name of a move's write freeze (activities/freeze.ts: at most 20
  * characters): a digest of the shard's name, so two shards never share one.

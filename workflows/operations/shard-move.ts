@@ -1,19 +1,24 @@
 import {
-  ActivityCancellationType, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler, sleep, workflowInfo, type ActivityOptions,
+  ActivityCancellationType, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler, sleep, workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ShardRouter } from '../../activities/router/shard-endpoint';
 import type { ClusterFacts } from '../../activities/clusters';
+import type { FreezeSpec } from '../../activities/freeze';
+import type { ShardRouter } from '../../activities/router/shard-endpoint';
 import { flipShard, mapPublished, moveEnded, SHARDS_WORKFLOW_ID } from '../api';
 import { rootCauseMessage } from '../errors';
-import { channelName, moveFreezeName } from '../logic/shards';
-import type { DatabaseShard } from '../shard-model';
+import { channelName, movedData, movedTables, moveFreezeName, type MovedData } from '../logic/shards';
+import type { Shard } from '../shard-model';
 import { activity, BEST_EFFORT, FREEZING, PERSISTENT, QUICK, ROLL_FORWARD } from '../steps';
 import { trackProgress } from './steps/progress';
 
 export interface ShardMoveInput {
-  shard: DatabaseShard;
+  /** A database shard moves whole; a range shard only by a split. */
+  shard: Shard;
   to: string;
   router: ShardRouter | null;
+  /** A split: the upper part [at, hi) of the range shard becomes shard `as` on `to`. */
+  split?: { at: number; as: string };
   updateOnly?: boolean;
   cleanup?: boolean;
 }
@@ -32,31 +37,38 @@ const COPYING: ActivityOptions = {
   // A cancelled move rolls back only once the copy has stopped (its dump and load killed), or the load would refill what the rollback dropped.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
+/** Deleting a split's rows heartbeats per batch; after the flip it must finish. */
+const DELETING: ActivityOptions = { ...ROLL_FORWARD, startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute' };
 /** How long the cut-over may hold both clusters: freeze, final wait, flip, route, thaw. */
 const HOLD_SECONDS = 60;
 /** The last wait under the freeze: past it, writes are allowed again and the catch-up goes on. */
 const FINAL_WAIT_SECONDS = 10;
 
+const holderOf = (moveId: string) => `shard move ${moveId}`;
+
 /**
- * Moves a database shard to another cluster (workflow id
+ * Moves a shard's data to another cluster (workflow id
  * shards/move/<shard>/<n>, a child of the map): check, copy from a source
  * replica, catch up through a filtered replication connection on the
  * destination's primary, then a short cut-over: writes frozen on the
  * source, the destination caught up to the freeze, the map flipped, the
- * shard's endpoint routed to the destination, writes allowed there. Before
- * the flip, a failure or a cancellation rolls back (the destination's copy
- * and connection removed, the source thawed); after it, every step rolls
- * forward. Each cluster's primary is read from its conductor at every
- * step, so a failover of either cluster is followed.
+ * shard's endpoint routed to the destination, writes allowed there. A
+ * split carries the range shard's tables whole, and once flipped deletes
+ * on each side the rows the other holds. Before the flip, a failure or a
+ * cancellation rolls back (the destination's copy and connection removed,
+ * the source thawed); after it, every step rolls forward. Each cluster's
+ * primary is read from its conductor at every step, so a failover of
+ * either cluster is followed.
  */
 export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult> {
   const step = trackProgress();
-  const { shard, to } = input;
+  const { shard, to, split } = input;
   const from = shard.cluster;
-  const databases = [shard.database];
+  const data = movedData(shard, split);
+  const what = describe(data);
   const moveId = workflowInfo().workflowId;
   const channel = channelName(shard.name);
-  const freezeName = moveFreezeName(shard.name);
+  const freezeName = moveFreezeName(split?.as ?? shard.name);
   const map = getExternalWorkflowHandle(SHARDS_WORKFLOW_ID);
   let published: number | undefined;
   setHandler(mapPublished, (version) => void (published = version));
@@ -66,18 +78,19 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
 
   const flip = async (): Promise<number> => {
     flipped = true;
-    await map.signal(flipShard, { workflowId: moveId, shard: shard.name, to });
+    await map.signal(flipShard, { workflowId: moveId, shard: shard.name, to, split });
     await condition(() => published !== undefined);
     return published!;
   };
   const end = async (outcome: 'completed' | 'failed' | 'cancelled', message: string, extra: { freezeMs?: number; leftover?: boolean } = {}) =>
     map.signal(moveEnded, { workflowId: moveId, outcome, message, ...extra });
+  const done = split ? `shard ${shard.name} split at ${split.at}: ${split.as} on ${to}` : `shard ${shard.name} moved from ${from} to ${to}`;
 
   try {
     if (input.updateOnly) {
-      step(`update-only: the map records shard ${shard.name} on ${to}; no data moves, no endpoint changes`);
+      step(`update-only: the map records ${split ? `${split.as} [${split.at}, …) on ${to}` : `shard ${shard.name} on ${to}`}; no data moves, no endpoint changes`);
       const version = await flip();
-      const summary = `shard ${shard.name} recorded on ${to} (update-only): map version ${version}`;
+      const summary = `${split ? `shard ${split.as} [${split.at}, …) of ${shard.name}` : `shard ${shard.name}`} recorded on ${to} (update-only): map version ${version}`;
       step(`done: ${summary}`);
       await end('completed', summary);
       return { summary, mapVersion: version };
@@ -85,26 +98,27 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
 
     step(`checking clusters ${from} and ${to}`);
     let [src, dst] = await both();
-    const present = await activity('shardDatabasesPresent', `look for ${databases} on ${dst.primary}`)({ address: dst.primary, access: dst.access, databases });
-    if (present.length) throw ApplicationFailure.nonRetryable(`cluster ${to} already holds database ${present.join(', ')}: a move never overwrites data`, 'DestinationNotEmpty');
+    const present = await activity('shardDataPresent', `look for ${what} on ${dst.primary}`)({ address: dst.primary, access: dst.access, data });
+    if (present.length) throw ApplicationFailure.nonRetryable(`cluster ${to} already holds ${present.join(', ')}: a move never overwrites data`, 'DestinationNotEmpty');
     const donor = donorOf(src);
-    step(`copying ${databases} from ${donor} (a replica of ${from}) to ${dst.primary}`);
-    const copy = await activity('copyShard', `copy ${databases} from ${donor} to ${dst.primary}`, COPYING)({
-      address: dst.primary, access: dst.access, databases, donor, donorAccess: src.access,
+    step(`copying ${what} from ${donor} (a replica of ${from}) to ${dst.primary}`);
+    const copy = await activity('copyShard', `copy ${what} from ${donor} to ${dst.primary}`, COPYING)({
+      address: dst.primary, access: dst.access, data, donor, donorAccess: src.access,
     });
-    step(`copied ${copy.bytes} bytes, up to ${copy.position}; catching up through ${channel} on ${dst.primary}`);
+    step(`copied ${copy.bytes} bytes (about ${copy.rows} rows), up to ${copy.position}; catching up through ${channel} on ${dst.primary}`);
 
     let channelOn: string | undefined;
     let freezeMs: number | undefined;
     let mapVersion = 0;
+    const freeze: FreezeSpec = { database: data.database, ...(data.tables && { tables: data.tables }), ...(data.key && { key: data.key }) };
     for (;;) {
       [src, dst] = await both();
       if (channelOn && channelOn !== dst.primary) {
         step(`${to}'s primary is now ${dst.primary}: the catch-up moves there`);
         await activity('removeShardChannel', `stop ${channel} on ${channelOn}`, BEST_EFFORT)({ address: channelOn, access: dst.access, channel }).catch(() => undefined);
       }
-      const started = await activity('startShardChannel', `replicate ${databases} from ${src.primary} into ${dst.primary}`)({
-        address: dst.primary, access: dst.access, channel, source: src.primary, sourceAccess: src.access, tables: databases.map((d) => `${d}.%`), from: copy.position,
+      const started = await activity('startShardChannel', `replicate ${what} from ${src.primary} into ${dst.primary}`)({
+        address: dst.primary, access: dst.access, channel, source: src.primary, sourceAccess: src.access, tables: movedTables(data), from: copy.position,
       });
       channelOn = dst.primary;
       if (started.status?.sqlErrno) {
@@ -120,47 +134,54 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
         await release();
         continue;
       }
-      step(`cutting over: freezing writes to ${databases} on ${src.primary}`);
+      step(`cutting over: freezing writes to ${what} on ${src.primary}`);
       const frozenAt = Date.now();
-      await activity('freezeWrites', `freeze writes to ${databases} on ${src.primary}`, FREEZING)({
-        address: src.primary, access: src.access, freeze: { database: shard.database }, name: freezeName, reason: `shard ${shard.name} moves to ${to}`,
+      await activity('freezeWrites', `freeze writes to ${what} on ${src.primary}`, FREEZING)({
+        address: src.primary, access: src.access, freeze, name: freezeName, reason: `shard ${split?.as ?? shard.name} moves to ${to}`,
       });
       if (!(await caughtUp(src, dst, FINAL_WAIT_SECONDS)) || (await read(from)).primary !== src.primary) {
         // Not there in time, or the source failed over meanwhile: writes go on, and the cut-over is tried again.
         step(`${dst.primary} did not reach the freeze within ${FINAL_WAIT_SECONDS} s: writes allowed again, catching up`);
-        await activity('thawWrites', `thaw writes to ${databases} on ${src.primary}`, FREEZING)({ address: src.primary, access: src.access, database: shard.database, name: freezeName });
+        await activity('thawWrites', `thaw writes to ${what} on ${src.primary}`, FREEZING)({ address: src.primary, access: src.access, database: data.database, name: freezeName });
         await release();
         continue;
       }
       await activity('removeShardChannel', `stop ${channel} on ${dst.primary}`)({ address: dst.primary, access: dst.access, channel });
-      step(`${dst.primary} holds every write to ${databases}: flipping the map`);
+      step(`${dst.primary} holds every write to ${what}: flipping the map`);
       mapVersion = await flip();
-      if (input.router) {
+      if (input.router && shard.kind === 'database') {
         await activity('routeShard', `route shard ${shard.name} to ${dst.primary}`, ROLL_FORWARD)({
           router: input.router, shard: shard.name, servers: dst.servers.map((s) => s.address), writer: dst.primary,
         });
       }
       // The freeze replicated to the destination with the data: lifted there, writes are allowed.
-      await activity('thawWrites', `allow writes to ${databases} on ${dst.primary}`, ROLL_FORWARD)({ address: dst.primary, access: dst.access, database: shard.database, name: freezeName });
+      await activity('thawWrites', `allow writes to ${what} on ${dst.primary}`, ROLL_FORWARD)({ address: dst.primary, access: dst.access, database: data.database, name: freezeName });
       freezeMs = Date.now() - frozenAt;
       await release();
       break;
     }
-    step(`writes to ${databases} go to ${dst.primary} (map version ${mapVersion}); the freeze lasted ${freezeMs} ms`);
-    if (input.cleanup) {
-      step(`cleanup: dropping ${databases} on ${from}`);
+    step(`writes to ${what} go to ${dst.primary} (map version ${mapVersion}); the freeze lasted ${freezeMs} ms`);
+    if (split) {
+      // Each row on one cluster: the destination's copy keeps its range, the source loses it (still frozen there: a write to a moved key is refused).
+      step(`deleting the rows outside [${split.at}, …) on ${to}, and those inside on ${from}`);
       const source = await read(from);
-      await activity('dropShardCopy', `drop ${databases} on ${source.primary}`, ROLL_FORWARD)({ address: source.primary, access: source.access, databases });
+      const target = await read(to);
+      await activity('deleteShardRows', `delete rows outside the range on ${target.primary}`, DELETING)({ address: target.primary, access: target.access, data, inside: false });
+      await activity('deleteShardRows', `delete the moved rows on ${source.primary}`, DELETING)({ address: source.primary, access: source.access, data, inside: true });
+    } else if (input.cleanup) {
+      step(`cleanup: dropping ${what} on ${from}`);
+      const source = await read(from);
+      await activity('dropShardCopy', `drop ${what} on ${source.primary}`, ROLL_FORWARD)({ address: source.primary, access: source.access, data });
     }
-    const summary = `shard ${shard.name} moved from ${from} to ${to}: map version ${mapVersion}, writes frozen ${freezeMs} ms` +
-      (input.cleanup ? `; ${databases} dropped on ${from}` : `; ${from} keeps a read-only copy (gtidflow shard cleanup ${shard.name})`);
+    const summary = `${done}: map version ${mapVersion}, writes frozen ${freezeMs} ms` +
+      (split || input.cleanup ? '' : `; ${from} keeps a read-only copy (gtidflow shard cleanup ${shard.name})`);
     step(`done: ${summary}`);
-    await end('completed', summary, { freezeMs, leftover: !input.cleanup });
+    await end('completed', summary, { freezeMs, leftover: !split && !input.cleanup });
     return { summary, mapVersion, freezeMs };
   } catch (err) {
     const cancelled = isCancellation(err);
     await CancellationScope.nonCancellable(async () => {
-      if (!flipped) await rollBack(input, step);
+      if (!flipped) await rollBack(input, data, freezeName, step);
       await end(cancelled ? 'cancelled' : 'failed', `${cancelled ? 'cancelled' : 'failed'}: ${rootCauseMessage(err)}${flipped ? '' : '; rolled back: the source unchanged and writable'}`);
     });
     throw err;
@@ -180,15 +201,20 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
  * connection and copy go (its primary, whichever it is now), the source is
  * thawed (its primary now: the freeze replicated to its replicas).
  */
-async function rollBack(input: ShardMoveInput, step: (line: string) => void): Promise<void> {
+async function rollBack(input: ShardMoveInput, data: MovedData, freezeName: string, step: (line: string) => void): Promise<void> {
   const { shard, to } = input;
+  const channel = channelName(shard.name);
   step(`rolling back: removing the copy on ${to}, thawing ${shard.cluster}`);
   const read = (cluster: string) => activity('readCluster', `read cluster ${cluster} from its conductor`, PERSISTENT)({ cluster });
   const [src, dst] = await Promise.all([read(shard.cluster), read(to)]);
-  await activity('removeShardChannel', `stop ${channelName(shard.name)} on ${dst.primary}`, PERSISTENT)({ address: dst.primary, access: dst.access, channel: channelName(shard.name) });
-  await activity('dropShardCopy', `drop ${shard.database} on ${dst.primary}`, PERSISTENT)({ address: dst.primary, access: dst.access, databases: [shard.database] });
-  await activity('thawWrites', `thaw writes to ${shard.database} on ${src.primary}`, PERSISTENT)({ address: src.primary, access: src.access, database: shard.database, name: moveFreezeName(shard.name) });
+  await activity('removeShardChannel', `stop ${channel} on ${dst.primary}`, PERSISTENT)({ address: dst.primary, access: dst.access, channel });
+  await activity('dropShardCopy', `drop ${describe(data)} on ${dst.primary}`, PERSISTENT)({ address: dst.primary, access: dst.access, data });
+  await activity('thawWrites', `thaw writes to ${describe(data)} on ${src.primary}`, PERSISTENT)({ address: src.primary, access: src.access, database: data.database, name: freezeName });
   await Promise.all([shard.cluster, to].map((cluster) => activity('releaseCluster', `release ${cluster}`, BEST_EFFORT)({ cluster, holder: holderOf(workflowInfo().workflowId) }).catch(() => false)));
+}
+
+function describe(data: MovedData): string {
+  return data.tables ? data.tables.map((t) => `${data.database}.${t}`).join(', ') : data.database;
 }
 
 /** The copy comes from a replica (a SECONDARY), so the primary's load is spared; a cluster without one gives its primary. */
@@ -199,5 +225,3 @@ function donorOf(cluster: ClusterFacts): string {
 function waitOptions(seconds: number): ActivityOptions {
   return { ...QUICK, startToCloseTimeout: `${seconds + 10} seconds` };
 }
-
-const holderOf = (moveId: string) => `shard move ${moveId}`;
