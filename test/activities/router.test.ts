@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { before, beforeEach, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import * as mysql from 'mysql2/promise';
-import { readPassword } from '../../client/local/secrets';
 import { freePort, sleep } from '../../client/local/ports';
 import { startHaproxy, stopHaproxy } from '../../client/local/haproxy';
 import { haproxyAction, haproxyCommand } from '../../activities/router/haproxy-socket';
@@ -13,7 +12,7 @@ import { addToRouter, removeFromRouter } from '../../activities/router/membershi
 import { READER_CHECK } from '../../activities/router/reader-check';
 import { activityRunner } from '../harness/activity';
 import { startTestCluster, TestCluster } from '../harness/cluster';
-import { startTestRouter } from '../harness/router';
+import { proxySessions, startTestRouter } from '../harness/router';
 
 let cluster: TestCluster;
 let run: ReturnType<typeof activityRunner>;
@@ -32,29 +31,7 @@ beforeEach(async () => {
   await run(routeWriter, { router, writer: addr(0), readers: [addr(1), addr(2)] });
 });
 
-/** A session through the proxy as gtidflow's admin account (root may only use the local socket). */
-async function viaProxy(port: number): Promise<mysql.Connection> {
-  const conn = await mysql.createConnection({
-    host: '127.0.0.1', port, user: cluster.accounts.admin.user, password: readPassword(cluster.accounts.admin), connectTimeout: 2_000,
-  });
-  conn.on('error', () => undefined);
-  return conn;
-}
-
-async function serverPort(conn: mysql.Connection): Promise<number> {
-  const [rows] = await conn.query('SELECT @@port AS port');
-  return Number((rows as { port: number }[])[0].port);
-}
-
-async function portsBehind(proxyPort: number, connections: number): Promise<number[]> {
-  const seen = new Set<number>();
-  for (let i = 0; i < connections; i++) {
-    const conn = await viaProxy(proxyPort);
-    seen.add(await serverPort(conn));
-    await conn.end();
-  }
-  return [...seen].sort();
-}
+const { viaProxy, serverPort, portsBehind } = proxySessions(() => cluster);
 
 /** One reader-endpoint session on each of `servers` (round-robin: a few connections reach them all). */
 async function readerSessionsOn(servers: number[]): Promise<Map<number, mysql.Connection>> {

@@ -4,8 +4,6 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import * as mysql from 'mysql2/promise';
-import { readPassword } from '../../client/local/secrets';
 import { startHaproxy, stopHaproxy } from '../../client/local/haproxy';
 import { isRunning } from '../../client/local/processes';
 import { showProc, showServersState } from '../../activities/router/haproxy-socket';
@@ -15,7 +13,7 @@ import { openShardEndpoint, routeShard, ShardRoute, ShardRouter } from '../../ac
 import { activityRunner } from '../harness/activity';
 import { track, untrack } from '../harness/cleanup';
 import { startTestCluster, TestCluster } from '../harness/cluster';
-import { startTestRouter } from '../harness/router';
+import { proxySessions, startTestRouter } from '../harness/router';
 
 /**
  * Shard endpoints on a real HAProxy 2.6 in master-worker mode, as the
@@ -44,28 +42,7 @@ before(async () => {
   ({ router, writerPort, readerPort, shards } = await startTestRouter(cluster));
 });
 
-async function viaProxy(port: number): Promise<mysql.Connection> {
-  const conn = await mysql.createConnection({
-    host: '127.0.0.1', port, user: cluster.accounts.admin.user, password: readPassword(cluster.accounts.admin), connectTimeout: 2_000,
-  });
-  conn.on('error', () => undefined);
-  return conn;
-}
-
-async function serverPort(conn: mysql.Connection): Promise<number> {
-  const [rows] = await conn.query('SELECT @@port AS port');
-  return Number((rows as { port: number }[])[0].port);
-}
-
-async function portsBehind(proxyPort: number, connections: number): Promise<number[]> {
-  const seen = new Set<number>();
-  for (let i = 0; i < connections; i++) {
-    const conn = await viaProxy(proxyPort);
-    seen.add(await serverPort(conn));
-    await conn.end();
-  }
-  return [...seen].sort();
-}
+const { viaProxy, serverPort, portsBehind } = proxySessions(() => cluster);
 
 function assertOneLine(err: unknown, reason: RegExp): void {
   assert.ok(err instanceof ApplicationFailure, String(err));
