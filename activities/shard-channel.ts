@@ -43,6 +43,10 @@ export async function startShardChannel(args: StartChannelArgs): Promise<Channel
   const { host, port } = parseAddress(args.source);
   return withFlavor(args.address, args.access, async (db, flavor) => {
     const channel = channelOf(flavor, args.address);
+    // A semi-sync replica side would acknowledge the source's commits from outside its cluster: an acknowledged write its own failover could lose (safety rule 2).
+    if ((await flavor.semiSyncStatus(db)).replicaEnabled) {
+      throw ApplicationFailure.retryable(`${args.address}: its semi-sync replica side is on (a replica, or a primary being promoted): a shard's catch-up runs on a primary only`, 'NotPrimary');
+    }
     const before = await channel.status(db, args.channel);
     const sameSource = before && before.sourceHost === host && before.sourcePort === port;
     if (sameSource && (before.ioRunning || before.ioConnecting) && before.sqlRunning) return { address: args.address, changed: false, status: before };
