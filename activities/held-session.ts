@@ -1,4 +1,8 @@
 import { connect, type Access, type Db } from './db/connection';
+import { closedByHost } from './server-state';
+
+/** A probe's answer over the held session. */
+export type HeldProbe = { reachable: true } | { reachable: false; error: string; refused: boolean };
 
 /**
  * A session held open to one server, so that its end is known at once:
@@ -23,6 +27,24 @@ export class HeldSession {
       });
     } catch {
       // not held this round; the probes go on
+    }
+  }
+
+  /**
+   * A probe over the held session: one statement on a socket already open,
+   * instead of a new connection and a full read each interval (the watch's
+   * cost, per cluster). undefined when none is held: the caller probes in
+   * full. A failure ends the session (a timed-out one may still be busy).
+   */
+  async probe(): Promise<HeldProbe | undefined> {
+    const db = this.db;
+    if (!db) return undefined;
+    try {
+      await db.query('SELECT 1');
+      return { reachable: true };
+    } catch (err) {
+      if (this.db === db) this.close();
+      return { reachable: false, error: (err as Error).message, refused: closedByHost(err) };
     }
   }
 

@@ -61,7 +61,8 @@ async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSessio
   for (let round = 0; ; round++) {
     const started = Date.now();
     throwIfCancelled();
-    const probe = await probeServer({ address: args.primary, access: probeAccess });
+    // Over the held session when there is one (a statement), else in full (a new connection, as the first probe and after a failure).
+    const probe = (await session.probe()) ?? await probeServer({ address: args.primary, access: probeAccess });
     if (probe.reachable) {
       failures = 0;
       await session.hold();

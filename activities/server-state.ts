@@ -65,12 +65,16 @@ export async function getServerState(args: ServerArgs): Promise<ServerState> {
 /** What the socket says when the server's host refuses or resets the connection (a probe cut by the process dying). */
 const CLOSED_BY_HOST = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST'];
 
+export function closedByHost(err: unknown): boolean {
+  const code = ((err as { details?: { code?: string }[] }).details ?? [])[0]?.code;
+  return CLOSED_BY_HOST.includes(code ?? '');
+}
+
 /** The same, but an unreachable server is an answer, not a failure (inspection, detection). */
 export async function probeServer(args: ServerArgs): Promise<ServerState | UnreachableServer> {
   try {
     return await getServerState(args);
   } catch (err) {
-    const code = ((err as { details?: { code?: string }[] }).details ?? [])[0]?.code;
-    return { address: args.address, reachable: false, error: (err as Error).message, refused: CLOSED_BY_HOST.includes(code ?? '') };
+    return { address: args.address, reachable: false, error: (err as Error).message, refused: closedByHost(err) };
   }
 }
