@@ -15,7 +15,8 @@ async function ensureHealthSchedule(client: Client, cluster: string, everySecond
   try {
     await client.schedule.create({
       scheduleId: healthScheduleId(cluster),
-      spec: { intervals: [{ every: `${everySeconds} seconds` }] },
+      // Each cluster at its own second of the interval: rounds of many clusters spread out instead of all falling on the minute.
+      spec: { intervals: [{ every: `${everySeconds} seconds`, offset: `${scheduleOffset(cluster, everySeconds)} seconds` }] },
       action: { type: 'startWorkflow', workflowType: 'healthTick', args: [cluster], taskQueue: TASK_QUEUE, workflowId: healthTickWorkflowId(cluster) },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
       state: { note: `health rounds of cluster ${cluster}` },
@@ -23,6 +24,13 @@ async function ensureHealthSchedule(client: Client, cluster: string, everySecond
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
+}
+
+/** A second of the interval that the cluster's name picks (the same on every apply). */
+export function scheduleOffset(cluster: string, everySeconds: number): number {
+  let hash = 0;
+  for (const ch of cluster) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) >>> 0;
+  return hash % everySeconds;
 }
 
 /**
