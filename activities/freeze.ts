@@ -108,8 +108,7 @@ export async function freezeWrites(args: FreezeArgs): Promise<FreezeResult> {
 
 /** Drops every trigger of freeze `name` in the database, and nothing else. */
 export async function thawWrites(args: ThawArgs): Promise<ThawResult> {
-  const problem = !NAME.test(args.name) ? `freeze name "${args.name}" is not lower-case letters, digits and hyphens (at most 20)`
-    : !DATABASE.test(args.database) ? `"${args.database}" is not a database name` : undefined;
+  const problem = namingProblem(args.name, args.database);
   if (problem) throw ApplicationFailure.nonRetryable(`${args.address}: thaw refused: ${problem}`, 'BadFreeze');
   return withFlavor(args.address, args.access, async (db, flavor) => {
     const installed = await installedTriggers(db, args.database, args.name);
@@ -130,9 +129,15 @@ export function refusalMessage(database: string, reason: string): string {
   return `${head}${why})`;
 }
 
-function freezeProblem({ freeze, name, access }: FreezeArgs): string | undefined {
+function namingProblem(name: string, database: string): string | undefined {
   if (!NAME.test(name)) return `freeze name "${name}" is not lower-case letters, digits and hyphens (at most 20)`;
-  if (!DATABASE.test(freeze.database)) return `"${freeze.database}" is not a database name`;
+  if (!DATABASE.test(database)) return `"${database}" is not a database name`;
+  return undefined;
+}
+
+function freezeProblem({ freeze, name, access }: FreezeArgs): string | undefined {
+  const naming = namingProblem(name, freeze.database);
+  if (naming) return naming;
   if (freeze.tables && !freeze.tables.length) return 'no table named';
   for (const table of freeze.tables ?? []) if (!table || table.length > 64 || /[`\\]/.test(table)) return `"${table}" is not a table name`;
   if (access.admin.user.includes('\\')) return `the admin account's name ${access.admin.user} has a backslash: the freeze cannot name it`;
