@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 shopt -s nullglob
 npx tsc --noEmit -p .
-files=(test/unit/*.test.ts test/activities/*.test.ts test/workflows/*.test.ts test/e2e/*.test.ts)
+# The longest files first (the sandboxes, then the crash tests): the short ones fill in behind them.
+files=(test/e2e/*.test.ts test/workflows/*.test.ts test/activities/*.test.ts test/unit/*.test.ts)
 exec node --import tsx --test --test-concurrency="${GTIDFLOW_TEST_CONCURRENCY:-3}" "${files[@]}"
