@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { parseAddress } from '../workflows/logic/address';
-import { gtidUnion } from '../workflows/logic/gtid';
-import type { Access, Db } from './db/connection';
+import type { Access } from './db/connection';
 import { resolveCredentials } from './db/credentials';
 import type { ChannelStatements, Flavor, ReplicationStatus } from './db/flavor';
 import type { ServerArgs } from './server-state';
@@ -36,6 +35,8 @@ export interface ChannelState {
 }
 
 const HEARTBEAT_SECONDS = 1;
+/** ER_MASTER_FATAL_ERROR_READING_BINLOG: the source cannot serve what the connection asks for. */
+const FATAL_READING_BINLOG = 1236;
 const CONNECT_RETRY_SECONDS = 1;
 
 /** Makes the connection replicate from `source`; already so and running: nothing. */
@@ -50,8 +51,13 @@ export async function startShardChannel(args: StartChannelArgs): Promise<Channel
     const before = await channel.status(db, args.channel);
     const sameSource = before && before.sourceHost === host && before.sourcePort === port;
     if (sameSource && (before.ioRunning || before.ioConnecting) && before.sqlRunning) return { address: args.address, changed: false, status: before };
+    // Stopped by an error a restart would only hide: an applier that cannot apply, or a source that cannot serve the position (1236).
+    if (sameSource && (before.sqlErrno || before.ioErrno === FATAL_READING_BINLOG)) {
+      const [errno, error] = before.sqlErrno ? [before.sqlErrno, before.sqlError] : [before.ioErrno, before.ioError];
+      throw ApplicationFailure.nonRetryable(`${args.address}: the catch-up ${args.channel} from ${args.source} stopped with error ${errno}: ${error}`, 'CatchUpBroken');
+    }
     if (before) await db.query(channel.stop(args.channel));
-    if (!before) await startFrom(db, flavor, args.from);
+    if (!before) await channel.startAt(db, args.from);
     if (!sameSource) {
       const { user, password } = resolveCredentials(args.sourceAccess.replication);
       const source = { host, port, user, password, heartbeatSeconds: HEARTBEAT_SECONDS, connectRetrySeconds: CONNECT_RETRY_SECONDS, tls: args.sourceAccess.tls?.replication };
@@ -75,18 +81,6 @@ export async function removeShardChannel(args: ChannelArgs): Promise<ChannelStat
 
 export async function shardChannelStatus(args: ChannelArgs): Promise<ChannelState> {
   return withFlavor(args.address, args.access, async (db, flavor) => ({ address: args.address, changed: false, status: await channelOf(flavor, args.address).status(db, args.channel) }));
-}
-
-/**
- * A new connection starts at the copy's position: the replication position
- * (shared by every connection) takes the copy's for the source's domains,
- * keeping the latest of each domain the server already has (its own
- * cluster's domain must stay as its binlog says, or MariaDB refuses). Only
- * with no other connection running: one move into a cluster at a time.
- */
-async function startFrom(db: Db, flavor: Flavor, from: string): Promise<void> {
-  const position = flavor.copyPositionStatement(gtidUnion(flavor.name, await flavor.executed(db), from));
-  await db.query(position.sql, position.params);
 }
 
 function channelOf(flavor: Flavor, address: string): ChannelStatements {

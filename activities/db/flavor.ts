@@ -61,6 +61,8 @@ export interface ChannelStatements {
   status(db: Db, channel: string): Promise<ReplicationStatus | null>;
   /** Every named connection the server has. */
   names(db: Db): Promise<string[]>;
+  /** Sets where a new connection starts: the copy's position `from` (the source's GTIDs); it must be the only connection. */
+  startAt(db: Db, from: string): Promise<void>;
 }
 
 /** A client program and its family's options; provision adds where to connect and the credentials file. */

@@ -1,5 +1,6 @@
 import { tlsFileOptions, type TlsFiles } from './credentials';
-import { gtidUnion } from '../../workflows/logic/gtid';
+import { gtidContains, gtidUnion } from '../../workflows/logic/gtid';
+import { withDomainsOf } from '../../workflows/logic/gtid-mariadb';
 import type { JoiningSettings } from '../../workflows/logic/joining';
 import type { Db } from './connection';
 import { sourceTlsOptions, type Flavor, type ReplicationStatus, type SemiSyncRole, type SemiSyncStatus, type SourceSpec } from './flavor';
@@ -132,6 +133,23 @@ export const mariadb: Flavor = {
     },
     async names(db: Db) {
       return (await db.query('SHOW ALL SLAVES STATUS')).map((r) => String(r.Connection_name)).filter(Boolean);
+    },
+    // gtid_slave_pos is shared by every connection. The source's binlog may hold
+    // this server's own domain too (an earlier move the other way), but only up
+    // to where that move stopped: asked for a later GTID there, the source refuses
+    // (1236), so each domain the copy names starts where the copy is. Below this
+    // server's binlog, strict mode refuses the SET: it is lifted for that one
+    // statement (gtidflow's members all run with it: it is set ON again).
+    async startAt(db: Db, from: string) {
+      const [row] = await db.query('SELECT @@global.gtid_binlog_pos AS binlog, @@global.gtid_slave_pos AS slave');
+      const position = withDomainsOf(gtidUnion('mariadb', String(row.binlog), String(row.slave)), from);
+      const belowBinlog = !gtidContains('mariadb', position, String(row.binlog));
+      if (belowBinlog) await db.query('SET GLOBAL gtid_strict_mode = 0');
+      try {
+        await db.query('SET GLOBAL gtid_slave_pos = ?', [position]);
+      } finally {
+        if (belowBinlog) await db.query('SET GLOBAL gtid_strict_mode = 1');
+      }
     },
   },
 

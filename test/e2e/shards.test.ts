@@ -146,6 +146,17 @@ test('the shard endpoint follows its cluster: after a switchover of sandbox-2, w
   await conn.end();
 });
 
+test('a shard moves back: sandbox-2 holds sandbox\'s domain only up to the first move, and the catch-up starts where the copy is in each domain', async () => {
+  const before = (await asRoot(await primaryPort('sandbox-2'), async (c) => (await c.query('SELECT COUNT(*) AS n FROM appshop.writes'))[0])) as { n: number }[];
+  // sandbox has written in its own domain since the first move (the cleanup's drop, among others): the move back must not ask sandbox-2 for those.
+  assert.match(await run('shard', 'move', 'shop', '--to', 'sandbox', '--cleanup'), /shard shop moved from sandbox-2 to sandbox: map version \d+, writes frozen \d+ ms/);
+  const after = (await asRoot(await primaryPort('sandbox'), async (c) => (await c.query('SELECT COUNT(*) AS n FROM appshop.writes'))[0])) as { n: number }[];
+  assert.equal(Number(after[0].n), Number(before[0].n));
+  assert.equal((await json<ShardLocation>('shard', 'lookup', 'shop')).cluster, 'sandbox');
+  const strict = await onEach('sandbox', 'SELECT @@gtid_strict_mode AS s');
+  assert.deepEqual(strict.map((r) => Number(r[0].s)), [1, 1, 1], 'strict mode is on again');
+});
+
 test('shard cancel before the flip: the source unchanged and writable, the destination\'s copy and connection gone', async () => {
   await run('shard', 'add', 'keep', '--database', 'appkeep', '--cluster', 'sandbox');
   // The copy's dump takes a short global read lock on the donor (a replica of sandbox): a table lock held there stops the move at its copy.

@@ -13,7 +13,7 @@ import {
   gtidTransactionCount,
   gtidUnion,
 } from '../../workflows/logic/gtid';
-import { errantBinlogRange } from '../../workflows/logic/gtid-mariadb';
+import { errantBinlogRange, withDomainsOf } from '../../workflows/logic/gtid-mariadb';
 
 const A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 const B = '8f2b1c3d-0a1b-11ee-8000-0242ac120002';
@@ -247,5 +247,14 @@ describe('errantBinlogRange', () => {
 
   it("a foreign domain it is ahead in (a shard channel still applied after the fence) selects none of the other cluster's events: they carry its server ids", () => {
     assert.deepEqual(errantBinlogRange('0-1-12,7-101-9', '0-1-10,0-2-11,7-101-5', 1), { domains: [0, 7], serverId: 1, startAfter: '0-1-10' });
+  });
+});
+
+describe('a shard move\'s starting position (MariaDB)', () => {
+  it('takes the copy\'s entry in each domain it names, even below the destination\'s own, and keeps the other domains', () => {
+    // The destination writes in domain 0 (at 381); the source holds domain 0 only up to 300 (an earlier move the other way) and its own domain 2.
+    assert.equal(withDomainsOf('0-1-381,2-201-50', '0-1-300,2-201-90'), '0-1-300,2-201-90');
+    assert.equal(withDomainsOf('0-1-381,7-5-3', '2-201-90'), '0-1-381,2-201-90,7-5-3');
+    assert.equal(withDomainsOf('', '2-201-90'), '2-201-90');
   });
 });

@@ -107,3 +107,14 @@ export function errantBinlogRange(divergent: string, clusterHistory: string, ser
   const held = entries(clusterHistory).filter((e) => e.server === serverId && domains.includes(e.domain));
   return { domains, serverId, startAfter: formatEntries(held) };
 }
+
+/**
+ * `base` with `from`'s entry in every domain `from` names (a shard move's
+ * starting position on its destination: for the source's domains, what the
+ * copy holds; for the others, where the destination is).
+ */
+export function withDomainsOf(base: string, from: string): string {
+  const position = parse(base);
+  for (const entry of parse(from).values()) position.set(entry.domain, entry);
+  return format(position);
+}
