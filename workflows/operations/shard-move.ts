@@ -76,11 +76,11 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
   const read = (cluster: string) => activity('readCluster', `read cluster ${cluster} from its conductor`)({ cluster });
   const both = async () => Promise.all([read(from), read(to)]);
 
-  const flip = async (): Promise<number> => {
+  /** Tells the map (from then on the move only rolls forward); `published` resolves with the version the map then published. */
+  const flip = async (): Promise<{ published: Promise<number> }> => {
     flipped = true;
     await map.signal(flipShard, { workflowId: moveId, shard: shard.name, to, split });
-    await condition(() => published !== undefined);
-    return published!;
+    return { published: condition(() => published !== undefined).then(() => published!) };
   };
   const end = async (outcome: 'completed' | 'failed' | 'cancelled', message: string, extra: { freezeMs?: number; leftover?: boolean } = {}) =>
     map.signal(moveEnded, { workflowId: moveId, outcome, message, ...extra });
@@ -89,7 +89,7 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
   try {
     if (input.updateOnly) {
       step(`update-only: the map records ${split ? `${split.as} [${split.at}, …) on ${to}` : `shard ${shard.name} on ${to}`}; no data moves, no endpoint changes`);
-      const version = await flip();
+      const version = await (await flip()).published;
       const summary = `${split ? `shard ${split.as} [${split.at}, …) of ${shard.name}` : `shard ${shard.name}`} recorded on ${to} (update-only): map version ${version}`;
       step(`done: ${summary}`);
       await end('completed', summary);
@@ -146,15 +146,18 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
       }
       await activity('removeShardChannel', `stop ${channel} on ${dst.primary}`)({ address: dst.primary, access: dst.access, channel });
       step(`${dst.primary} holds every write to ${what}: flipping the map`);
-      mapVersion = await flip();
-      if (input.router && shard.kind === 'database') {
-        await activity('routeShard', `route shard ${shard.name} to ${dst.primary}`, ROLL_FORWARD)({
+      // The flip is recorded once the map has the signal; while it publishes the new version on the clusters,
+      // the endpoint moves and the destination takes writes (the source stays frozen: no write can go there meanwhile).
+      const { published: publishedVersion } = await flip();
+      await Promise.all([
+        input.router && shard.kind === 'database' && activity('routeShard', `route shard ${shard.name} to ${dst.primary}`, ROLL_FORWARD)({
           router: input.router, shard: shard.name, servers: dst.servers.map((s) => s.address), writer: dst.primary,
-        });
-      }
-      // The freeze replicated to the destination with the data: lifted there, writes are allowed.
-      await activity('thawWrites', `allow writes to ${what} on ${dst.primary}`, ROLL_FORWARD)({ address: dst.primary, access: dst.access, database: data.database, name: freezeName });
+        }),
+        // The freeze replicated to the destination with the data: lifted there, writes are allowed.
+        activity('thawWrites', `allow writes to ${what} on ${dst.primary}`, ROLL_FORWARD)({ address: dst.primary, access: dst.access, database: data.database, name: freezeName }),
+      ]);
       freezeMs = Date.now() - frozenAt;
+      mapVersion = await publishedVersion;
       await release();
       break;
     }
