@@ -137,10 +137,13 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
       await activity('freezeWrites', `freeze writes to ${what} on ${src.primary}`, FREEZING)({
         address: src.primary, access: src.access, freeze, name: freezeName, reason: `shard ${split?.as ?? shard.name} moves to ${to}`,
       });
-      if (!(await caughtUp(src, dst, FINAL_WAIT_SECONDS)) || (await read(from)).primary !== src.primary) {
-        // Not there in time, or the source failed over meanwhile: writes go on, and the cut-over is tried again.
-        step(`${dst.primary} did not reach the freeze within ${FINAL_WAIT_SECONDS} s: writes allowed again, catching up`);
-        await activity('thawWrites', `thaw writes to ${what} on ${src.primary}`, FREEZING)({ address: src.primary, access: src.access, database: data.database, name: freezeName });
+      const reached = await caughtUp(src, dst, FINAL_WAIT_SECONDS);
+      const source = await read(from);
+      if (!reached || source.primary !== src.primary) {
+        // Not there in time, or the source failed over meanwhile: writes go on (thawed on whichever server is its primary now), and the cut-over is tried again.
+        step(reached ? `${from} failed over to ${source.primary} during the cut-over: writes allowed again, catching up from there`
+          : `${dst.primary} did not reach the freeze within ${FINAL_WAIT_SECONDS} s: writes allowed again, catching up`);
+        await activity('thawWrites', `thaw writes to ${what} on ${source.primary}`, FREEZING)({ address: source.primary, access: source.access, database: data.database, name: freezeName });
         await release();
         continue;
       }
