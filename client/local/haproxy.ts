@@ -142,9 +142,29 @@ async function serving(pid: number, masterSocket: string, adminSocket: string): 
   return false;
 }
 
-/** Stops the master, which stops its workers, old ones too. `mark`: what only this proxy's process has (its config file): a pid reused by another is not stopped. */
-export function stopHaproxy(pid: number | undefined, mark = BINARY): Promise<void> {
-  return stopProcess(pid, mark, 5_000);
+/**
+ * Stops the master, which stops its workers, old ones too, and waits for
+ * the workers as well: one still exiting holds the listeners for a moment,
+ * and a HAProxy started right after on the same ports would fail to bind.
+ * `mark`: what only this proxy's process has (its config file): a pid
+ * reused by another is not stopped.
+ */
+export async function stopHaproxy(pid: number | undefined, mark = BINARY): Promise<void> {
+  const workers = pid && isRunning(pid, mark) ? childrenOf(pid) : [];
+  await stopProcess(pid, mark, 5_000);
+  for (const worker of workers) await stopProcess(worker, BINARY, 5_000);
+}
+
+/** The pids whose parent is `pid` (/proc/<pid>/stat: the field after the command's closing parenthesis and state). */
+function childrenOf(pid: number): number[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(d)] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export function isHaproxyRunning(pid: number | undefined, mark = BINARY): boolean {

@@ -29,7 +29,7 @@ test('gtidflow --help and gtidflow help list every command; gtidflow alone lists
   assert.equal(none.stdout, help.stdout);
   const commands = new Set((await entries()).map((e) => e[0].split(' ')[0]));
   assert.deepEqual([...commands].sort(), ['ack', 'agent', 'capability', 'cluster', 'demote', 'failover', 'help', 'history', 'inspect', 'promote', 'rejoin',
-    'sandbox', 'server', 'status', 'version', 'worker'].sort());
+    'sandbox', 'server', 'shard', 'status', 'version', 'worker'].sort());
 });
 
 test('<command> --help, -h and help <command> print that command\'s lines of the usage, exit 0', async () => {
