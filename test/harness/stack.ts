@@ -5,7 +5,7 @@ import { routeWriter } from '../../activities/router/haproxy';
 import { waitForGtid } from '../../activities/wait-for-gtid';
 import { applyCluster } from '../../client/cluster-apply';
 import { requestOperation } from '../../client/operations';
-import { clusterWorkflowId } from '../../workflows/api';
+import { clusterWorkflowId, operationWorkflowId } from '../../workflows/api';
 import { readMemo } from '../../client/memo';
 import { isMariadbRunning } from '../../client/local/mariadb';
 import { sleep } from '../../client/local/ports';
@@ -74,9 +74,14 @@ export async function failoverNow(stack: TestStack): Promise<{ workflowId: strin
   try {
     return await requestOperation(stack.temporal.client, stack.name, { kind: 'failover' });
   } catch (err) {
-    const running = (await conductorMemo(stack)).operation;
-    if (running?.kind !== 'failover' || !(err as Error).message.includes(`busy with failover #${running.id}`)) throw err;
-    return running;
+    const id = /busy with failover #(\d+)/.exec((err as Error).message)?.[1];
+    if (!id) throw err;
+    // Refused as busy with that failover: it is the one to follow, once the conductor has started it (the memo may lag the refusal).
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
+      const memo = await conductorMemo(stack);
+      if (memo.operation?.id === Number(id) || (memo.lastOperation?.id ?? 0) >= Number(id)) break;
+    }
+    return { workflowId: operationWorkflowId(stack.name, 'failover', Number(id)) };
   }
 }
 
