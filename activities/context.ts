@@ -29,3 +29,17 @@ export function onCancel(stop: () => void): () => void {
   signal.addEventListener('abort', stop);
   return () => signal.removeEventListener('abort', stop);
 }
+
+/**
+ * Runs `work` with a heartbeat every 2 s (`details` read at each beat), so
+ * a step with a heartbeat timeout is retried within it when its worker
+ * dies, however long one statement or process of it takes.
+ */
+export async function beating<T>(details: () => unknown, work: () => Promise<T>): Promise<T> {
+  const beat = setInterval(() => heartbeat(details()), 2_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import { beating } from './context';
 import type { Db } from './db/connection';
 import type { Flavor } from './db/flavor';
 import type { ServerArgs } from './server-state';
@@ -78,7 +79,7 @@ export async function freezeWrites(args: FreezeArgs): Promise<FreezeResult> {
   const { freeze, name } = args;
   const problem = freezeProblem(args);
   if (problem) throw ApplicationFailure.nonRetryable(`${args.address}: freeze refused: ${problem}`, 'BadFreeze');
-  return withFlavor(args.address, args.access, async (db, flavor) => {
+  return beating(() => ({ freezing: freeze.database }), () => withFlavor(args.address, args.access, async (db, flavor) => {
     await mustBeWritable(db, flavor, args.address, 'freeze');
     await db.query(`SET SESSION lock_wait_timeout = ${LOCK_WAIT_SECONDS}`);
     const tables = await tablesOf(db, args.address, freeze);
@@ -103,14 +104,14 @@ export async function freezeWrites(args: FreezeArgs): Promise<FreezeResult> {
       changed = true;
     }
     return { address: args.address, changed, database: freeze.database, tables };
-  });
+  }));
 }
 
 /** Drops every trigger of freeze `name` in the database, and nothing else. */
 export async function thawWrites(args: ThawArgs): Promise<ThawResult> {
   const problem = namingProblem(args.name, args.database);
   if (problem) throw ApplicationFailure.nonRetryable(`${args.address}: thaw refused: ${problem}`, 'BadFreeze');
-  return withFlavor(args.address, args.access, async (db, flavor) => {
+  return beating(() => ({ thawing: args.database }), () => withFlavor(args.address, args.access, async (db, flavor) => {
     const installed = await installedTriggers(db, args.database, args.name);
     if (!installed.length) return { address: args.address, changed: false, dropped: [] };
     await mustBeWritable(db, flavor, args.address, 'thaw');
@@ -119,7 +120,7 @@ export async function thawWrites(args: ThawArgs): Promise<ThawResult> {
       await db.query(`DROP TRIGGER IF EXISTS ${id(args.database)}.${id(name)}`, [], { timeoutMs: STATEMENT_TIMEOUT_MS });
     }
     return { address: args.address, changed: true, dropped: installed };
-  });
+  }));
 }
 
 /** The one line an application gets for a refused write. */

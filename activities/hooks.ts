@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { heartbeat } from './context';
+import { beating } from './context';
 
 /** What a hook learns about the operation, as JSON on its stdin. */
 export interface HookEvent {
@@ -27,16 +27,14 @@ export async function runHook(args: { command: string; event: HookEvent; timeout
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
   child.stdin.on('error', () => undefined); // a hook that ignores its stdin may close it early
   child.stdin.end(JSON.stringify(args.event) + '\n');
-  const beat = setInterval(() => heartbeat({ hook: args.command }), 2_000);
   const timer = setTimeout(() => child.kill('SIGKILL'), (args.timeoutSeconds ?? 60) * 1000);
   try {
-    const exitCode = await new Promise<number>((resolve) => {
+    const exitCode = await beating(() => ({ hook: args.command }), () => new Promise<number>((resolve) => {
       child.on('error', () => resolve(127));
       child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-    });
+    }));
     return { command: args.command, exitCode, output: stderr.trim().split('\n').slice(-3).join('\n') };
   } finally {
-    clearInterval(beat);
     clearTimeout(timer);
   }
 }

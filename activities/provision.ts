@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseAddress } from '../workflows/logic/address';
 import { clientAccount, connectArgs, exitOf, killGroup, withDefaultsFile } from './client-tools';
-import { heartbeat, onCancel } from './context';
+import { beating, onCancel } from './context';
 import { Credentials, resolveCredentials } from './db/credentials';
 import { Db, withDb } from './db/connection';
 import type { Flavor } from './db/flavor';
@@ -88,14 +88,12 @@ async function dumpAndLoad(flavor: Flavor, defaults: string, source: string, tar
   const dump = spawn(dumpCommand.program, connectArgs(dumpCommand, defaults, source), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const load = spawn(loadCommand.program, connectArgs(loadCommand, defaults, target), { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   dump.stdout.pipe(load.stdin);
-  const beat = setInterval(() => heartbeat({ provisioning: target, from: source }), 2_000);
   const unsubscribe = onCancel(() => [dump, load].forEach(killGroup));
   try {
-    const [dumped, loaded] = await Promise.all([exitOf(dump, dumpCommand.program), exitOf(load, loadCommand.program)]);
+    const [dumped, loaded] = await beating(() => ({ provisioning: target, from: source }), () => Promise.all([exitOf(dump, dumpCommand.program), exitOf(load, loadCommand.program)]));
     if (dumped) throw ApplicationFailure.retryable(`dump of ${source} failed: ${dumped}`, 'ProvisionFailed');
     if (loaded) throw ApplicationFailure.retryable(`load into ${target} failed: ${loaded}`, 'ProvisionFailed');
   } finally {
-    clearInterval(beat);
     unsubscribe();
   }
 }
@@ -111,13 +109,11 @@ async function runOperatorScript(command: string, defaults: string, source: stri
     env: { ...process.env, GTIDFLOW_SOURCE: source, GTIDFLOW_TARGET: target, GTIDFLOW_CLIENT_DEFAULTS: defaults },
     detached: true, // its own process group: a cancellation stops the script and everything it started
   });
-  const beat = setInterval(() => heartbeat({ provisioning: target, script: command }), 2_000);
   const unsubscribe = onCancel(() => killGroup(child));
   try {
-    const failed = await exitOf(child, command);
+    const failed = await beating(() => ({ provisioning: target, script: command }), () => exitOf(child, command));
     if (failed) throw ApplicationFailure.nonRetryable(`provisioning script failed: ${failed}`, 'ProvisionFailed');
   } finally {
-    clearInterval(beat);
     unsubscribe();
   }
 }

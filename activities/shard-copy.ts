@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { gtidIsEmpty, gtidSubtract } from '../workflows/logic/gtid';
 import type { MovedData } from '../workflows/logic/shards';
 import { clientAccount, connectArgs, exitOf, killGroup, withDefaultsFile } from './client-tools';
-import { heartbeat, onCancel, throwIfCancelled } from './context';
+import { beating, heartbeat, onCancel, throwIfCancelled } from './context';
 import type { Access, Db } from './db/connection';
 import { resolveCredentials } from './db/credentials';
 import type { Flavor } from './db/flavor';
@@ -153,16 +153,14 @@ async function pipe(dump: Dump, donorDefaults: string, targetDefaults: string, a
   });
   dumper.stdout.pipe(counter).pipe(loader.stdin);
   const what = `${args.data.database}${args.data.tables ? ` (${args.data.tables.join(', ')})` : ''}`;
-  const beat = setInterval(() => heartbeat({ copying: what, from: args.donor, bytes, rows }), 2_000);
   const unsubscribe = onCancel(() => [dumper, loader].forEach(killGroup));
   try {
-    const [dumped, loaded] = await Promise.all([exitOf(dumper, dump.program), exitOf(loader, dump.loader.program)]);
+    const [dumped, loaded] = await beating(() => ({ copying: what, from: args.donor, bytes, rows }), () => Promise.all([exitOf(dumper, dump.program), exitOf(loader, dump.loader.program)]));
     // Killed because the move was cancelled: the cancellation is the answer, not the dead tools.
     throwIfCancelled();
     if (dumped) throw ApplicationFailure.retryable(`dump of ${what} from ${args.donor} failed: ${dumped}`, 'CopyFailed');
     if (loaded) throw ApplicationFailure.retryable(`load into ${args.address} failed: ${loaded}`, 'CopyFailed');
   } finally {
-    clearInterval(beat);
     unsubscribe();
   }
   const position = dump.position.exec(tail)?.[1];

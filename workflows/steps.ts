@@ -39,10 +39,12 @@ export const ROLL_FORWARD: ActivityOptions = {
 /**
  * Installing a freeze waits for each table's metadata lock (a few seconds
  * at most per table, activities/freeze.ts): a retry resumes where the last
- * try stopped.
+ * try stopped. It heartbeats, so a worker that dies in it costs seconds,
+ * not the whole timeout (a shard's cut-over holds its clusters meanwhile).
  */
 export const FREEZING: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 };
 
