@@ -4,7 +4,7 @@ import { probeServer } from '../activities/server-state';
 import { sourceAddress } from '../workflows/logic/address';
 import { ASYNC_PRIMARY } from '../workflows/logic/health';
 import type { Warning } from '../workflows/logic/warnings';
-import type { memoOf } from '../workflows/memo';
+import type { ClusterHoldMemo, memoOf } from '../workflows/memo';
 import { clusterWorkflowId, progressQuery, stateQuery } from '../workflows/api';
 import { oneLine } from './connect';
 import { sleep } from './local/ports';
@@ -21,6 +21,8 @@ export interface ClusterStatus {
   lastOperation: ReturnType<typeof memoOf>['lastOperation'];
   warnings: Warning[];
   health: ReturnType<typeof memoOf>['health'];
+  /** A shard move's cut-over holding the conductor (no switchover starts meanwhile), while it lasts. */
+  hold: ClusterHoldMemo | null;
 }
 
 const unknownCluster = (cluster: string, why = '') => new Error(`unknown cluster "${cluster}"${why}: register it with gtidflow cluster apply -f`);
@@ -53,7 +55,9 @@ export async function clusterStatus(client: Client, cluster: string): Promise<Cl
   const warnings: Warning[] = asynchronous
     ? [...memo.warnings, { code: 'primary-async', server: memo.primary, text: `${ASYNC_PRIMARY} (semi-sync is not active on ${memo.primary})` }]
     : memo.warnings;
-  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation, warnings, health: memo.health };
+  // Recorded before holds were: none. One past its end is over.
+  const hold = memo.hold && Date.parse(memo.hold.until) > Date.now() ? memo.hold : null;
+  return { cluster, viewId: memo.viewId, primary: memo.primary, servers, operation: memo.operation, lastOperation: memo.lastOperation, warnings, health: memo.health, hold };
 }
 
 /** What `--watch` adds to the recorded state: the running operation's step, and since when no worker answered. */
@@ -66,7 +70,7 @@ export interface Liveness {
 }
 
 export function formatStatus(status: ClusterStatus, live?: Liveness): string {
-  const op = status.operation ? `running ${status.operation.kind} #${status.operation.id}` : 'idle';
+  const op = (status.operation ? `running ${status.operation.kind} #${status.operation.id}` : 'idle') + (status.hold ? `, held by ${status.hold.holder} until ${status.hold.until}` : '');
   const last = status.lastOperation ? `; last: ${status.lastOperation.kind} #${status.lastOperation.id} ${status.lastOperation.outcome}: ${status.lastOperation.message}` : '';
   const rows = status.servers.map((s) => [
     s.address, s.status, `penalty=${s.penalty}`,

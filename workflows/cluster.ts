@@ -50,7 +50,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
   const heldBy = () => (hold && Date.now() < hold.until ? hold.holder : undefined);
 
   const publish = () => {
-    upsertMemo({ state: memoOf(state) });
+    upsertMemo({ state: memoOf(state, hold && heldBy() ? { holder: hold.holder, until: new Date(hold.until).toISOString() } : undefined) });
     upsertSearchAttributes([
       { key: PRIMARY, value: state.primary },
       { key: VIEW_ID, value: state.viewId },
@@ -109,6 +109,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
     const granted = await condition(() => !running && !queue.length && !(heldBy() && heldBy() !== holder), '30 seconds');
     if (!granted) throw refused(busyWith('switchover') ?? `cluster ${state.config.name} did not become idle within 30 s`);
     hold = { holder, until: Date.now() + seconds * 1000 };
+    publish();
     return { viewId: state.viewId, primary: state.primary };
   }, { validator: ({ holder, seconds }) => {
     if (!holder || !(seconds > 0 && seconds <= 300)) throw refused('a hold names its holder and lasts 1 to 300 s');
@@ -116,6 +117,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
   setHandler(releaseCluster, ({ holder }) => {
     if (hold?.holder !== holder) return false;
     hold = undefined;
+    publish();
     return true;
   });
 

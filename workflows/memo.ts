@@ -3,7 +3,13 @@ import type { ClusterState } from './model';
 /** The compact state published as memo: what `gtidflow status` and the Web UI show without a worker. */
 export type ClusterMemo = ReturnType<typeof memoOf>;
 
-export function memoOf(state: ClusterState) {
+/** A shard move's cut-over hold of the conductor; it ends at `until` (ISO time) unless released before. */
+export interface ClusterHoldMemo {
+  holder: string;
+  until: string;
+}
+
+export function memoOf(state: ClusterState, hold?: ClusterHoldMemo) {
   return {
     cluster: state.config.name,
     viewId: state.viewId,
@@ -15,5 +21,6 @@ export function memoOf(state: ClusterState) {
     lastOperation: state.lastOperation,
     warnings: state.warnings,
     health: state.health,
+    hold: hold ?? null,
   };
 }

@@ -14,6 +14,7 @@ import { applyCluster } from '../cluster-apply';
 import { connectClient } from '../connect';
 import { temporalSettings } from '../settings';
 import { healthScheduleId, TASK_QUEUE } from '../../workflows/api';
+import type { ClusterMemo } from '../../workflows/memo';
 import { readMemo } from '../memo';
 import type { ClusterSpec } from '../spec';
 import { loadState, marks, paths, type SandboxCluster, sandboxClusterName, sandboxClusters, type SandboxState, saveState, stateDir } from './state';
@@ -161,17 +162,38 @@ async function ensureAgent(state: SandboxState, cluster: SandboxCluster, i: numb
   }
 }
 
-/** Runs a health round now (through the cluster's schedule) and waits until the conductor has recorded it. */
+/**
+ * Runs a health round now (through the cluster's schedule) and waits until
+ * the conductor has recorded one. A busy conductor skips the round (an
+ * operation in flight when the sandbox came back, or a shard move's
+ * cut-over holding it): it is asked again once free. It must answer within
+ * 60 s of being free, and within 5 minutes in all.
+ */
 async function healthRoundNow(client: Client, cluster: string): Promise<void> {
   const memo = async () => (await readMemo(client, cluster))!;
-  const start = await memo();
-  await client.schedule.getHandle(healthScheduleId(cluster)).trigger();
-  const deadline = Date.now() + 60_000;
+  const busy = (m: ClusterMemo) => Boolean(m.operation) || Boolean(m.hold && Date.parse(m.hold.until) > Date.now());
+  const ask = async () => {
+    const asked = (await memo()).health?.at;
+    await client.schedule.getHandle(healthScheduleId(cluster)).trigger();
+    return asked;
+  };
+  const started = Date.now();
+  let asked = await ask();
+  let freeSince = Date.now();
+  let wasBusy = false;
   for (;;) {
     const now = await memo();
-    // Busy (an operation in flight when the sandbox came back, the round is skipped): ready when that operation ended.
-    if (!now.operation && (now.health?.at !== start.health?.at || start.operation)) return;
-    if (Date.now() > deadline) throw new Error(`the conductor of ${cluster} did not report within 60 s; see ${paths.log('worker')}`);
+    if (now.health?.at !== asked) return;
+    if (busy(now)) {
+      wasBusy = true;
+      freeSince = Date.now();
+    } else if (wasBusy) {
+      wasBusy = false;
+      asked = await ask();
+    }
+    if (Date.now() - freeSince > 60_000 || Date.now() - started > 300_000) {
+      throw new Error(`the conductor of ${cluster} did not report within ${Date.now() - freeSince > 60_000 ? '60 s of being free' : '5 minutes'}; see ${paths.log('worker')}`);
+    }
     await sleep(200);
   }
 }

@@ -8,7 +8,7 @@ import { temporalCliPath } from '../../client/local/temporal';
 import { sleep } from '../../client/local/ports';
 import { readMemo } from '../../client/memo';
 import type { ClusterSpec } from '../../client/spec';
-import { acknowledge, addServer, changeServer, clusterWorkflowId, healthRound, removeServer, requestOperation, stateQuery } from '../../workflows/api';
+import { acknowledge, addServer, changeServer, clusterWorkflowId, healthRound, holdCluster, releaseCluster, removeServer, requestOperation, stateQuery } from '../../workflows/api';
 import type { cluster } from '../../workflows/cluster';
 import type { ClusterState, OperationKind } from '../../workflows/model';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/search-attributes';
@@ -158,6 +158,33 @@ test('while a switchover is held, another switchover and a server change are ref
   assert.deepEqual(memory.router, { writer: candidate, readers: [primary, other].sort() });
   assert.deepEqual(memory.server(primary), { ...memory.server(primary), readOnly: true, source: candidate });
   assert.deepEqual(memory.published, { ...memory.published, viewId: 2, primary: candidate });
+});
+
+test('a shard move\'s hold: the memo shows it, a switchover and a health round are refused meanwhile, another holder waits; released (twice is the same), it is gone and a switchover runs', async () => {
+  const [primary, candidate] = await register('holding');
+  const move = 'shard move shards/move/s1/1';
+  assert.deepEqual(await conductor.executeUpdate(holdCluster, { args: [{ holder: move, seconds: 60 }] }), { viewId: 1, primary });
+  const memo = (await readMemo(env.client, 'holding'))!;
+  assert.equal(memo.hold?.holder, move);
+  assert.ok(Date.parse(memo.hold!.until) > Date.now() + 50_000, memo.hold!.until);
+  const held = `cluster holding is held by ${move} for a few seconds; try again when it ends`;
+  assert.equal(await refusal(conductor.executeUpdate(requestOperation, { args: [{ kind: 'switchover', candidate }] })), held);
+  await conductor.signal(healthRound);
+  // The same holder may hold again (it extends); another waits for the release.
+  await conductor.executeUpdate(holdCluster, { args: [{ holder: move, seconds: 60 }] });
+  const other = conductor.executeUpdate(holdCluster, { args: [{ holder: 'shard move shards/move/s2/1', seconds: 5 }] });
+  await sleep(300);
+  assert.equal(await Promise.race([other.then(() => 'granted'), sleep(200).then(() => 'waiting')]), 'waiting');
+
+  assert.equal(await conductor.executeUpdate(releaseCluster, { args: [{ holder: move }] }), true);
+  assert.equal(await conductor.executeUpdate(releaseCluster, { args: [{ holder: move }] }), false);
+  await other;
+  assert.equal(await conductor.executeUpdate(releaseCluster, { args: [{ holder: 'shard move shards/move/s2/1' }] }), true);
+  assert.equal((await readMemo(env.client, 'holding'))!.hold, null);
+  const s = await state();
+  assert.equal(s.operationCount, 1, 'the health round signalled while held was dropped');
+  const started = await conductor.executeUpdate(requestOperation, { args: [{ kind: 'switchover', candidate }] });
+  assert.equal((await ended(started.id)).primary, candidate);
 });
 
 test('the primary dies while a server is being added: the addition is cancelled and a failover runs', async () => {
