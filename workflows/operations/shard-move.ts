@@ -9,7 +9,7 @@ import { flipShard, mapPublished, moveEnded, SHARDS_WORKFLOW_ID } from '../api';
 import { rootCauseMessage } from '../errors';
 import { channelName, movedData, movedTables, moveFreezeName, type MovedData } from '../logic/shards';
 import type { Shard } from '../shard-model';
-import { activity, BEST_EFFORT, FREEZING, PERSISTENT, QUICK, ROLL_FORWARD } from '../steps';
+import { activity, BEST_EFFORT, FREEZING, PERSISTENT, QUICK } from '../steps';
 import { trackProgress } from './steps/progress';
 
 export interface ShardMoveInput {
@@ -37,8 +37,10 @@ const COPYING: ActivityOptions = {
   // A cancelled move rolls back only once the copy has stopped (its dump and load killed), or the load would refill what the rollback dropped.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
-/** Deleting a split's rows heartbeats per batch; after the flip it must finish. */
-const DELETING: ActivityOptions = { ...ROLL_FORWARD, startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute' };
+/** Deleting a split's rows heartbeats per batch; after the flip it must finish (onPrimaryOf tries again on the primary of then). */
+const DELETING: ActivityOptions = { ...PERSISTENT, startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute' };
+/** A read of a position takes milliseconds: under the freeze, a worker that died in it is not waited for 10 s. */
+const READING: ActivityOptions = { ...QUICK, startToCloseTimeout: '3 seconds' };
 /** How long the cut-over may hold both clusters: freeze, final wait, flip, route, thaw. */
 const HOLD_SECONDS = 60;
 /** The last wait under the freeze: past it, writes are allowed again and the catch-up goes on. */
@@ -127,7 +129,8 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
       // The cut-over, under a hold of both conductors: no switchover starts meanwhile (a failover may; then it is done again).
       const holder = holderOf(moveId);
       const [srcHold, dstHold] = await Promise.all([src, dst].map((c) => activity('holdCluster', `hold ${c.name} for the cut-over`, PERSISTENT)({ cluster: c.name, holder, seconds: HOLD_SECONDS })));
-      const release = () => Promise.all([from, to].map((cluster) => activity('releaseCluster', `release ${cluster}`, BEST_EFFORT)({ cluster, holder }).catch(() => false)));
+      const heldAt = Date.now();
+      const release = () => releaseBoth(input);
       if (srcHold.primary !== src.primary || dstHold.primary !== dst.primary) {
         await release();
         continue;
@@ -139,10 +142,13 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
       });
       const reached = await caughtUp(src, dst, FINAL_WAIT_SECONDS);
       const source = await read(from);
-      if (!reached || source.primary !== src.primary) {
+      // The flip needs half the hold still ahead (a worker that died in the cut-over costs its steps' timeouts): else the cut-over starts again.
+      const late = Date.now() - heldAt > (HOLD_SECONDS * 1000) / 2;
+      if (!reached || source.primary !== src.primary || late) {
         // Not there in time, or the source failed over meanwhile: writes go on (thawed on whichever server is its primary now), and the cut-over is tried again.
-        step(reached ? `${from} failed over to ${source.primary} during the cut-over: writes allowed again, catching up from there`
-          : `${dst.primary} did not reach the freeze within ${FINAL_WAIT_SECONDS} s: writes allowed again, catching up`);
+        step(!reached ? `${dst.primary} did not reach the freeze within ${FINAL_WAIT_SECONDS} s: writes allowed again, catching up`
+          : source.primary !== src.primary ? `${from} failed over to ${source.primary} during the cut-over: writes allowed again, catching up from there`
+            : `the cut-over took more than half its ${HOLD_SECONDS} s hold: writes allowed again, trying again`);
         await activity('thawWrites', `thaw writes to ${what} on ${source.primary}`, FREEZING)({ address: source.primary, access: source.access, database: data.database, name: freezeName });
         await release();
         continue;
@@ -153,11 +159,13 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
       // the endpoint moves and the destination takes writes (the source stays frozen: no write can go there meanwhile).
       const { published: publishedVersion } = await flip();
       await Promise.all([
-        input.router && shard.kind === 'database' && activity('routeShard', `route shard ${shard.name} to ${dst.primary}`, ROLL_FORWARD)({
-          router: input.router, shard: shard.name, servers: dst.servers.map((s) => s.address), writer: dst.primary,
-        }),
+        input.router && shard.kind === 'database' && onPrimaryOf(to, (target) => activity('routeShard', `route shard ${shard.name} to ${target.primary}`, PERSISTENT)({
+          router: input.router!, shard: shard.name, servers: target.servers.map((s) => s.address), writer: target.primary,
+        }), dst),
         // The freeze replicated to the destination with the data: lifted there, writes are allowed.
-        activity('thawWrites', `allow writes to ${what} on ${dst.primary}`, ROLL_FORWARD)({ address: dst.primary, access: dst.access, database: data.database, name: freezeName }),
+        onPrimaryOf(to, (target) => activity('thawWrites', `allow writes to ${what} on ${target.primary}`, PERSISTENT)({
+          address: target.primary, access: target.access, database: data.database, name: freezeName,
+        }), dst),
       ]);
       freezeMs = Date.now() - frozenAt;
       mapVersion = await publishedVersion;
@@ -168,14 +176,11 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
     if (split) {
       // Each row on one cluster: the destination's copy keeps its range, the source loses it (still frozen there: a write to a moved key is refused).
       step(`deleting the rows outside [${split.at}, …) on ${to}, and those inside on ${from}`);
-      const source = await read(from);
-      const target = await read(to);
-      await activity('deleteShardRows', `delete rows outside the range on ${target.primary}`, DELETING)({ address: target.primary, access: target.access, data, inside: false });
-      await activity('deleteShardRows', `delete the moved rows on ${source.primary}`, DELETING)({ address: source.primary, access: source.access, data, inside: true });
+      await onPrimaryOf(to, (target) => activity('deleteShardRows', `delete rows outside the range on ${target.primary}`, DELETING)({ address: target.primary, access: target.access, data, inside: false }));
+      await onPrimaryOf(from, (source) => activity('deleteShardRows', `delete the moved rows on ${source.primary}`, DELETING)({ address: source.primary, access: source.access, data, inside: true }));
     } else if (input.cleanup) {
       step(`cleanup: dropping ${what} on ${from}`);
-      const source = await read(from);
-      await activity('dropShardCopy', `drop ${what} on ${source.primary}`, ROLL_FORWARD)({ address: source.primary, access: source.access, data });
+      await onPrimaryOf(from, (source) => activity('dropShardCopy', `drop ${what} on ${source.primary}`, PERSISTENT)({ address: source.primary, access: source.access, data }));
     }
     const summary = `${done}: map version ${mapVersion}, writes frozen ${freezeMs} ms` +
       (split || input.cleanup ? '' : `; ${from} keeps a read-only copy (gtidflow shard cleanup ${shard.name})`);
@@ -191,9 +196,26 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
     throw err;
   }
 
+  /**
+   * After the flip a step must finish on a cluster's primary: when it fails
+   * (that server failed over meanwhile), the primary is read again from the
+   * conductor and the step tried there, until it succeeds.
+   */
+  async function onPrimaryOf<T>(cluster: string, run: (facts: ClusterFacts) => Promise<T>, known?: ClusterFacts): Promise<T> {
+    for (let facts = known ?? await read(cluster); ; facts = await read(cluster)) {
+      try {
+        return await run(facts);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        step(`${rootCauseMessage(err)}: reading ${cluster}'s primary again`);
+        await sleep('2 seconds');
+      }
+    }
+  }
+
   /** Whether the destination's primary has applied everything the source's primary has (it waits up to `seconds`). */
   async function caughtUp(src: ClusterFacts, dst: ClusterFacts, seconds: number): Promise<boolean> {
-    const { executed } = await activity('getServerState', `read ${src.primary}'s position`)({ address: src.primary, access: src.access });
+    const { executed } = await activity('getServerState', `read ${src.primary}'s position`, READING)({ address: src.primary, access: src.access });
     const waited = await activity('waitForGtid', `wait for ${dst.primary} to reach ${executed}`, waitOptions(seconds))({ address: dst.primary, access: dst.access, gtid: executed, timeoutSeconds: seconds });
     if (!waited.reached) await sleep('1 second');
     return waited.reached;
@@ -214,7 +236,13 @@ async function rollBack(input: ShardMoveInput, data: MovedData, freezeName: stri
   await activity('removeShardChannel', `stop ${channel} on ${dst.primary}`, PERSISTENT)({ address: dst.primary, access: dst.access, channel });
   await activity('dropShardCopy', `drop ${describe(data)} on ${dst.primary}`, PERSISTENT)({ address: dst.primary, access: dst.access, data });
   await activity('thawWrites', `thaw writes to ${describe(data)} on ${src.primary}`, PERSISTENT)({ address: src.primary, access: src.access, database: data.database, name: freezeName });
-  await Promise.all([shard.cluster, to].map((cluster) => activity('releaseCluster', `release ${cluster}`, BEST_EFFORT)({ cluster, holder: holderOf(workflowInfo().workflowId) }).catch(() => false)));
+  await releaseBoth(input);
+}
+
+/** Ends the cut-over's hold of both conductors (twice is the same; a lost release would keep them held until the hold ends). */
+async function releaseBoth({ shard, to }: ShardMoveInput): Promise<void> {
+  const holder = holderOf(workflowInfo().workflowId);
+  await Promise.all([shard.cluster, to].map((cluster) => activity('releaseCluster', `release ${cluster}`)({ cluster, holder }).catch(() => false)));
 }
 
 function describe(data: MovedData): string {
@@ -226,6 +254,7 @@ function donorOf(cluster: ClusterFacts): string {
   return cluster.servers.find((s) => s.status === 'SECONDARY')?.address ?? cluster.primary;
 }
 
+/** The waits heartbeat every second: a worker that dies in one under the freeze costs 3 s of it, not the timeout. */
 function waitOptions(seconds: number): ActivityOptions {
-  return { ...QUICK, startToCloseTimeout: `${seconds + 10} seconds` };
+  return { ...QUICK, startToCloseTimeout: `${seconds + 10} seconds`, heartbeatTimeout: '3 seconds' };
 }
