@@ -5,6 +5,7 @@ import type { Db } from './db/connection';
 import type { Flavor } from './db/flavor';
 import type { ServerArgs } from './server-state';
 import { withFlavor } from './with-flavor';
+import { quoted } from './db/identifier';
 
 /**
  * The write freeze: BEFORE INSERT / UPDATE / DELETE triggers that SIGNAL an
@@ -100,7 +101,7 @@ export async function freezeWrites(args: FreezeArgs): Promise<FreezeResult> {
     }
     const names = new Set(wanted.map((t) => t.name));
     for (const stale of installed.filter((n) => !names.has(n))) {
-      await db.query(`DROP TRIGGER IF EXISTS ${id(freeze.database)}.${id(stale)}`, [], { timeoutMs: STATEMENT_TIMEOUT_MS });
+      await db.query(`DROP TRIGGER IF EXISTS ${quoted(freeze.database)}.${quoted(stale)}`, [], { timeoutMs: STATEMENT_TIMEOUT_MS });
       changed = true;
     }
     return { address: args.address, changed, database: freeze.database, tables };
@@ -117,7 +118,7 @@ export async function thawWrites(args: ThawArgs): Promise<ThawResult> {
     await mustBeWritable(db, flavor, args.address, 'thaw');
     await db.query(`SET SESSION lock_wait_timeout = ${LOCK_WAIT_SECONDS}`);
     for (const name of installed) {
-      await db.query(`DROP TRIGGER IF EXISTS ${id(args.database)}.${id(name)}`, [], { timeoutMs: STATEMENT_TIMEOUT_MS });
+      await db.query(`DROP TRIGGER IF EXISTS ${quoted(args.database)}.${quoted(name)}`, [], { timeoutMs: STATEMENT_TIMEOUT_MS });
     }
     return { address: args.address, changed: true, dropped: installed };
   }));
@@ -197,7 +198,7 @@ function trigger(flavor: Flavor, args: FreezeArgs, table: string, tag: EventTag,
   const { database, key } = args.freeze;
   const conditions = [`SUBSTRING_INDEX(USER(), '@', 1) <> ${literal(args.access.admin.user)}`, flavor.clientSessionCondition()];
   if (key) {
-    const inRange = (row: 'NEW' | 'OLD') => `(${row}.${id(key.column)} >= ${key.lo}${key.hi === null ? '' : ` AND ${row}.${id(key.column)} < ${key.hi}`})`;
+    const inRange = (row: 'NEW' | 'OLD') => `(${row}.${quoted(key.column)} >= ${key.lo}${key.hi === null ? '' : ` AND ${row}.${quoted(key.column)} < ${key.hi}`})`;
     // An update is refused when it changes a row in the range or moves a row into it.
     conditions.push(tag === 'ins' ? inRange('NEW') : tag === 'del' ? inRange('OLD') : `(${inRange('OLD')} OR ${inRange('NEW')})`);
   }
@@ -205,12 +206,9 @@ function trigger(flavor: Flavor, args: FreezeArgs, table: string, tag: EventTag,
   const digest = createHash('sha1').update(`${table}\0${event}\0${body}`).digest('hex').slice(0, 8);
   const head = `${freezeTriggerPrefix(args.name)}${tag}_${digest}_`;
   const name = head + [...table].slice(0, 64 - head.length).join('');
-  return { name, sql: `CREATE TRIGGER ${id(database)}.${id(name)} BEFORE ${event} ON ${id(database)}.${id(table)} FOR EACH ROW ${body}` };
+  return { name, sql: `CREATE TRIGGER ${quoted(database)}.${quoted(name)} BEFORE ${event} ON ${quoted(database)}.${quoted(table)} FOR EACH ROW ${body}` };
 }
 
-function id(name: string): string {
-  return `\`${name.replace(/`/g, '``')}\``;
-}
 
 /** A string literal that means the same whatever the sql_mode (no backslash: refused or replaced before). */
 function literal(text: string): string {

@@ -10,6 +10,7 @@ import { resolveCredentials } from './db/credentials';
 import type { Flavor } from './db/flavor';
 import type { ServerArgs } from './server-state';
 import { withFlavor } from './with-flavor';
+import { quoted } from './db/identifier';
 
 /** A shard's data on a server: the copy a move makes, the rows a split leaves, the copy it drops. */
 
@@ -53,7 +54,7 @@ export async function copyShard(args: CopyShardArgs): Promise<CopyShardResult> {
     const dump = dumpOf(flavor, args.address, args.data);
     await drop(db, args.data);
     // A split's tables load into their database, which the destination may not have yet.
-    if (args.data.tables) await db.query(`CREATE DATABASE IF NOT EXISTS ${id(args.data.database)}`);
+    if (args.data.tables) await db.query(`CREATE DATABASE IF NOT EXISTS ${quoted(args.data.database)}`);
     const { donorHas, rows } = await withFlavor(args.donor, args.donorAccess, async (donorDb, donorFlavor) => ({ donorHas: await donorFlavor.executed(donorDb), rows: await rowEstimate(donorDb, args.data) }));
     const { position, bytes } = await withClients(args, flavor, (donorDefaults, targetDefaults) => pipe(dump, donorDefaults, targetDefaults, args, rows));
     // The dump's position is the donor's binlog at the snapshot, taken after donorHas: short of it, a domain is missing, and the catch-up would start that domain over.
@@ -89,13 +90,13 @@ export async function deleteShardRows(args: ShardDataArgs & { inside: boolean })
   const { data } = args;
   if (!data.tables || !data.key) throw ApplicationFailure.nonRetryable('deleteShardRows is for a split: tables and a key range', 'BadArguments');
   const { column, lo, hi } = data.key;
-  const inRange = `(${id(column)} >= ${lo}${hi === null ? '' : ` AND ${id(column)} < ${hi}`})`;
+  const inRange = `(${quoted(column)} >= ${lo}${hi === null ? '' : ` AND ${quoted(column)} < ${hi}`})`;
   return withFlavor(args.address, args.access, async (db, flavor) => {
     await mustBePrimary(db, flavor, args.address, 'delete');
     let deleted = 0;
     for (const table of data.tables!) {
       for (;;) {
-        const rows = await db.query(`DELETE FROM ${id(data.database)}.${id(table)} WHERE ${args.inside ? inRange : `NOT ${inRange}`} LIMIT ${DELETE_BATCH}`, [], { timeoutMs: DDL_TIMEOUT_MS });
+        const rows = await db.query(`DELETE FROM ${quoted(data.database)}.${quoted(table)} WHERE ${args.inside ? inRange : `NOT ${inRange}`} LIMIT ${DELETE_BATCH}`, [], { timeoutMs: DDL_TIMEOUT_MS });
         const affected = Number((rows as unknown as { affectedRows?: number }).affectedRows ?? 0);
         deleted += affected;
         heartbeat({ deleting: `${data.database}.${table}`, deleted });
@@ -116,8 +117,8 @@ async function present(db: Db, data: MovedData): Promise<string[]> {
 }
 
 async function drop(db: Db, data: MovedData): Promise<void> {
-  if (!data.tables) await db.query(`DROP DATABASE IF EXISTS ${id(data.database)}`, [], { timeoutMs: DDL_TIMEOUT_MS });
-  else for (const table of data.tables) await db.query(`DROP TABLE IF EXISTS ${id(data.database)}.${id(table)}`, [], { timeoutMs: DDL_TIMEOUT_MS });
+  if (!data.tables) await db.query(`DROP DATABASE IF EXISTS ${quoted(data.database)}`, [], { timeoutMs: DDL_TIMEOUT_MS });
+  else for (const table of data.tables) await db.query(`DROP TABLE IF EXISTS ${quoted(data.database)}.${quoted(table)}`, [], { timeoutMs: DDL_TIMEOUT_MS });
 }
 
 async function mustBePrimary(db: Db, flavor: Flavor, address: string, what: string): Promise<void> {
@@ -168,6 +169,3 @@ async function pipe(dump: Dump, donorDefaults: string, targetDefaults: string, a
   return { position, bytes };
 }
 
-function id(name: string): string {
-  return `\`${name.replace(/`/g, '``')}\``;
-}
