@@ -3,12 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import * as mysql from 'mysql2/promise';
 import { sleep } from '../../client/local/ports';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
-import type { ClusterStatus } from '../../client/status';
 import { gtidflow, upNewSandbox, type CliResult } from '../harness/cli';
 import { asRoot } from '../harness/hold';
+import { sandboxCommands } from '../harness/sandbox';
 import { tempDir } from '../harness/tempdir';
 import { WriterLoad, type Write } from '../harness/writer';
 
@@ -56,21 +55,7 @@ let endpoints: SandboxEndpoints;
 const fmtS = (ms: number) => (ms / 1000).toFixed(2);
 const fmtMs = (ms: number) => ms.toFixed(0);
 
-async function run(...args: string[]): Promise<string> {
-  const result = await gtidflow(args, env);
-  if (result.code !== 0) throw new Error(`gtidflow ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}\n${result.stdout}`);
-  return result.stdout;
-}
-const json = async <T>(...args: string[]) => JSON.parse(await run(...args, '--json')) as T;
-const primaryPort = async (cluster: string) => Number((await json<ClusterStatus>('status', cluster)).primary.split(':')[1]);
-const serverPorts = (cluster: string) => endpoints.clusters.find((c) => c.name === cluster)!.servers.map((s) => s.port);
-
-function appConnection(port: number, database?: string): Promise<mysql.Connection> {
-  const { app } = endpoints.credentials;
-  return mysql.createConnection({
-    host: '127.0.0.1', port, user: app.user, password: fs.readFileSync(app.passwordFile, 'utf8').trim(), database, connectTimeout: 2000,
-  });
-}
+const { json, primaryPort, serverPorts, appConnection } = sandboxCommands(env, () => endpoints);
 
 /** The shard moved, its database and table, and its own endpoint. */
 interface Subject {

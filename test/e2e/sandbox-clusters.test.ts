@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import * as mysql from 'mysql2/promise';
 import { sleep } from '../../client/local/ports';
 import { isRunning } from '../../client/local/processes';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
@@ -10,7 +9,7 @@ import type { SandboxProcess } from '../../client/sandbox/status';
 import type { ClusterStatus } from '../../client/status';
 import { assertRefusal, gtidflow, operatorOperation, upNewSandbox } from '../harness/cli';
 import { asRoot } from '../harness/hold';
-import { testSandbox } from '../harness/sandbox';
+import { sandboxCommands, testSandbox } from '../harness/sandbox';
 
 /**
  * `sandbox up --clusters 2`: the clusters "sandbox" and "sandbox-2" side by
@@ -26,19 +25,11 @@ const addresses = (c: Cluster) => c.servers.map((s) => `${s.host}:${s.port}`);
 /** The GTID domain each cluster writes in: sandbox keeps MariaDB's default, sandbox-n has n. */
 const DOMAINS: Record<string, number> = { sandbox: 0, 'sandbox-2': 2 };
 
-async function run(...args: string[]): Promise<string> {
-  const result = await gtidflow(args, env);
-  assert.equal(result.code, 0, `gtidflow ${args.join(' ')}: ${result.stderr}\n${result.stdout}`);
-  return result.stdout;
-}
+const { run, appConnection } = sandboxCommands(env, () => endpoints);
 
 const status = async (cluster: string) => JSON.parse(await run('status', cluster, '--json')) as ClusterStatus;
 const processes = async () => JSON.parse(await run('sandbox', 'status', '--json')) as SandboxProcess[];
 
-function appConnection(port: number, database?: string): Promise<mysql.Connection> {
-  const { app } = endpoints.credentials;
-  return mysql.createConnection({ host: '127.0.0.1', port, user: app.user, password: fs.readFileSync(app.passwordFile, 'utf8').trim(), database });
-}
 
 /** The rows of app2.t on one server (a read: replicas too), waiting a moment for replication to bring `count`. */
 async function rowsOn(port: number, count: number): Promise<{ id: number; cluster: string }[]> {

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import { before, test } from 'node:test';
-import * as mysql from 'mysql2/promise';
 import { sleep } from '../../client/local/ports';
 import type { SandboxEndpoints } from '../../client/sandbox/endpoints';
 import type { ShardLocation } from '../../client/shards';
 import type { ClusterStatus } from '../../client/status';
 import type { ShardsState } from '../../workflows/shard-model';
 import { assertRefusal, gtidflow, startGtidflow, upNewSandbox } from '../harness/cli';
-import { asRoot } from '../harness/hold';
-import { testSandbox } from '../harness/sandbox';
+import { asRoot, lockTableOn } from '../harness/hold';
+import { sandboxCommands, testSandbox } from '../harness/sandbox';
 import { WriterLoad } from '../harness/writer';
 
 /**
@@ -23,19 +21,7 @@ const sandbox = testSandbox('shards');
 const { env } = sandbox;
 let endpoints: SandboxEndpoints;
 
-async function run(...args: string[]): Promise<string> {
-  const result = await gtidflow(args, env);
-  assert.equal(result.code, 0, `gtidflow ${args.join(' ')}: ${result.stderr}\n${result.stdout}`);
-  return result.stdout;
-}
-const json = async <T>(...args: string[]) => JSON.parse(await run(...args, '--json')) as T;
-const primaryPort = async (cluster: string) => Number((await json<ClusterStatus>('status', cluster)).primary.split(':')[1]);
-const serverPorts = (cluster: string) => endpoints.clusters.find((c) => c.name === cluster)!.servers.map((s) => s.port);
-
-function appConnection(port: number, database?: string): Promise<mysql.Connection> {
-  const { app } = endpoints.credentials;
-  return mysql.createConnection({ host: '127.0.0.1', port, user: app.user, password: fs.readFileSync(app.passwordFile, 'utf8').trim(), database });
-}
+const { run, json, primaryPort, serverPorts, appConnection } = sandboxCommands(env, () => endpoints);
 
 /** Runs SQL as root on every server of a cluster; the rows of the last statement, per server. */
 const onEach = (cluster: string, sql: string) => Promise.all(serverPorts(cluster).map((port) => asRoot(port, async (c) => (await c.query(sql))[0] as Record<string, unknown>[])));
@@ -203,21 +189,6 @@ test('shard move --update-only changes the recorded map alone; a range shard is 
     /^gtidflow: shard add refused: the range 500:1500 overlaps shard low \(0:1000\)$/, 'an overlapping range');
 });
 
-/** A table lock held on a server until released: what stops a dump's FLUSH TABLES WITH READ LOCK there. */
-async function lockTableOn(port: number, table: string): Promise<{ release(): Promise<void> }> {
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const isLocked = new Promise<void>((r) => (locked = r));
-  const done = asRoot(port, async (c) => {
-    await c.query(`LOCK TABLES ${table} WRITE`);
-    locked();
-    await released;
-    await c.query('UNLOCK TABLES');
-  });
-  await isLocked;
-  return { async release() { release(); await done; } };
-}
 
 test('shard split under writes: each row ends on exactly one cluster, lookup right on both sides, a write to a moved key on the source refused', async () => {
   const setup = await appConnection(await primaryPort('sandbox'));

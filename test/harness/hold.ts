@@ -31,3 +31,23 @@ export async function holdCandidateApplier(primaryPort: number, candidatePort: n
     },
   };
 }
+
+/**
+ * A table lock held on a server until released: what stops a dump's FLUSH
+ * TABLES WITH READ LOCK there, or a replication applier writing that table.
+ * It resolves once the lock is held (or its session failed, which release then throws).
+ */
+export async function lockTableOn(port: number, table: string): Promise<{ release(): Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const done = asRoot(port, async (c) => {
+    await c.query(`LOCK TABLES ${table} WRITE`);
+    locked();
+    await released;
+    await c.query('UNLOCK TABLES');
+  });
+  await Promise.race([isLocked, done]);
+  return { async release() { release(); await done; } };
+}
