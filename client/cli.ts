@@ -187,7 +187,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     if (values.watch) return watch(positionals[0], Boolean(values.json));
     await withClient(async (client) => {
       const status = await clusterStatus(client, positionals[0]);
-      print(status, Boolean(values.json), () => formatStatus(status));
+      const { clusterMoves, moveLines } = load.shards();
+      const shardMoves = await clusterMoves(client, positionals[0]);
+      print({ ...status, shardMoves }, Boolean(values.json), () => [formatStatus(status), ...shardMoves.flatMap((m) => moveLines(m, m))].join('\n'));
     });
   },
 

@@ -4,7 +4,7 @@ import {
   addShard, cancelMove, cleanupShard, moveShard, progressQuery, SHARDS_WORKFLOW_ID, splitShard, TASK_QUEUE, type AddShardRequest, type MoveStarted,
 } from '../workflows/api';
 import { formatRange, shardOfKey } from '../workflows/logic/shards';
-import { EMPTY_SHARDS, type Endpoint, type MoveParams, type Shard, type ShardMap, type ShardsState, type SplitParams } from '../workflows/shard-model';
+import { EMPTY_SHARDS, type Endpoint, type MoveParams, type RunningMove, type Shard, type ShardMap, type ShardsState, type SplitParams } from '../workflows/shard-model';
 import { oneLine } from './connect';
 import { mb, pendingHeartbeat } from './status';
 import { loadState, sandboxClusters } from './sandbox/state';
@@ -95,6 +95,24 @@ export async function movesProgress(client: Client, state: ShardsState): Promise
   return Object.fromEntries(entries);
 }
 
+/** A running move with where it is: what `status` shows of the moves into and out of a cluster. */
+export type MoveWithProgress = RunningMove & Partial<MoveProgress>;
+
+/** The running moves into or out of `cluster`, with their progress. */
+export async function clusterMoves(client: Client, cluster: string): Promise<MoveWithProgress[]> {
+  const state = await readShards(client);
+  const moves = state.moves.filter((m) => m.from === cluster || m.to === cluster);
+  const progress = await movesProgress(client, { ...state, moves });
+  return moves.map((m) => ({ ...m, ...progress[m.workflowId] }));
+}
+
+/** A running move's lines: where it goes, its last step, its copy so far. */
+export function moveLines(m: RunningMove, p?: Partial<MoveProgress>): string[] {
+  return [`  moving: ${m.shard} from ${m.from} to ${m.to}${m.flipped ? ' (flipped, finishing)' : ''}: ${m.workflowId}`,
+    ...(p?.step ? [`    step: ${p.step}`] : []),
+    ...(p?.copied ? [`    copied: ${mb(p.copied.bytes)}${p.copied.rows !== undefined ? ` of about ${p.copied.rows} rows` : ''}`] : [])];
+}
+
 /** `shard list`: a line a shard, then the moves running (their step, their copy) and how the last ones ended. */
 export function formatShards(state: ShardsState, progress: Record<string, MoveProgress> = {}): string {
   if (!state.map.shards.length) return 'no shard yet: gtidflow shard add makes the first';
@@ -104,12 +122,7 @@ export function formatShards(state: ShardsState, progress: Record<string, MovePr
   return [
     `shard map version ${state.map.version} (${state.map.at})`,
     ...state.map.shards.map((s) => `  ${s.name.padEnd(16)} on ${s.cluster.padEnd(12)} ${where(s)}`),
-    ...state.moves.flatMap((m) => {
-      const p = progress[m.workflowId];
-      return [`  moving: ${m.shard} from ${m.from} to ${m.to}${m.flipped ? ' (flipped, finishing)' : ''}: ${m.workflowId}`,
-        ...(p?.step ? [`    step: ${p.step}`] : []),
-        ...(p?.copied ? [`    copied: ${mb(p.copied.bytes)}${p.copied.rows !== undefined ? ` of about ${p.copied.rows} rows` : ''}`] : [])];
-    }),
+    ...state.moves.flatMap((m) => moveLines(m, progress[m.workflowId])),
     ...state.outcomes.slice(-5).map((o) => `  ${o.at} ${o.workflowId} ${o.outcome}: ${o.message}`),
     ...state.leftovers.map((l) => `  left behind: ${l.database} on ${l.cluster}, read-only (gtidflow shard cleanup ${l.shard})`),
   ].join('\n');

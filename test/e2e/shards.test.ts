@@ -143,7 +143,7 @@ test('a shard moves back: sandbox-2 holds sandbox\'s domain only up to the first
   assert.deepEqual(strict.map((r) => Number(r[0].s)), [1, 1, 1], 'strict mode is on again');
 });
 
-test('shard cancel before the flip: the source unchanged and writable, the destination\'s copy and connection gone', async () => {
+test('shard cancel before the flip: the source unchanged and writable, the destination\'s copy and connection gone; status showed the move on both clusters', async () => {
   await run('shard', 'add', 'keep', '--database', 'appkeep', '--cluster', 'sandbox');
   // The copy's dump takes a short global read lock on the donor (a replica of sandbox): a table lock held there stops the move at its copy.
   const donorPort = Number((await json<ClusterStatus>('status', 'sandbox')).servers.find((s) => s.status === 'SECONDARY')!.address.split(':')[1]);
@@ -151,6 +151,12 @@ test('shard cancel before the flip: the source unchanged and writable, the desti
   try {
     const follow = startGtidflow(['shard', 'move', 'keep', '--to', 'sandbox-2'], env);
     await follow.until('the copy step', (o) => /copying appkeep/.test(o), 60_000);
+    // status shows the move on both clusters, with its step.
+    for (const cluster of ['sandbox', 'sandbox-2']) {
+      assert.match(await run('status', cluster), /\n {2}moving: keep from sandbox to sandbox-2: shards\/move\/keep\/\d+\n {4}step: copying appkeep/, cluster);
+      const { shardMoves } = await json<{ shardMoves: { shard: string; step: string | null }[] }>('status', cluster);
+      assert.deepEqual(shardMoves.map((m) => [m.shard, /^copying appkeep/.test(m.step ?? '')]), [['keep', true]], cluster);
+    }
     assert.match(await run('shard', 'cancel', 'keep'), /^cancelling shards\/move\/keep\/\d+/);
     const end = await follow.done;
     assert.notEqual(end.code, 0);
