@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { clusterWorkflowId, holdCluster, releaseCluster, stateQuery, type ClusterHold } from '../workflows/api';
-import type { ClusterConfig, ServerRecord } from '../workflows/model';
+import type { ClusterConfig, OperationContext, ServerRecord } from '../workflows/model';
 
 /** What a shard move needs to know of a cluster, from its conductor (references only). */
 export interface ClusterFacts {
@@ -41,6 +41,12 @@ export function clusterActivities(client: Client) {
         name: args.cluster, viewId: state.viewId, primary: state.primary, servers: state.servers, access: state.config.access,
         router: state.config.router, operation: state.operation?.kind ?? null, bootstrapped: state.bootstrapped !== false,
       };
+    },
+    /** What a health tick judges the servers on: the recorded cluster; null while the conductor runs an operation or bootstraps. */
+    async readHealthContext(args: { cluster: string }): Promise<OperationContext | null> {
+      const state = await ask(args.cluster, () => conductor(args.cluster).query(stateQuery));
+      if (state.operation || state.bootstrapped === false) return null;
+      return { config: state.config, viewId: state.viewId, primary: state.primary, servers: state.servers, primaries: state.primaries ?? null };
     },
     async holdCluster(args: { cluster: string; holder: string; seconds: number }): Promise<ClusterHold> {
       return ask(args.cluster, () => conductor(args.cluster).executeUpdate(holdCluster, { args: [{ holder: args.holder, seconds: args.seconds }] }));

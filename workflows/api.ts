@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ShardRouter } from '../activities/router/shard-endpoint';
+import type { Finding } from './logic/health';
 import type { ServerChange } from './logic/server-changes';
 import type { DatabaseShard, Endpoint, MoveParams, RangeShard, ShardMap, ShardsState, SplitParams } from './shard-model';
 import type { ClusterState, JoinSpec, OperationKind, OperationParams } from './model';
@@ -74,8 +75,19 @@ export const acknowledge = defineUpdate<string, []>('acknowledge');
  */
 export const holdCluster = defineUpdate<ClusterHold, [HoldRequest]>('hold');
 export const releaseCluster = defineUpdate<boolean, [{ holder: string }]>('release');
-/** A health round is due (sent by the cluster's schedule); ignored while the conductor is busy. */
+/** A health round is due (sent by a 0.2.0 health tick); ignored while the conductor is busy. */
 export const healthRound = defineSignal('healthRound');
+
+/** What a health tick found on the servers of one view (workflows/health-tick.ts): nothing was changed. */
+export interface HealthReport {
+  viewId: number;
+  at: string;
+  durationMs: number;
+  /** The findings, or why the servers could not be judged. */
+  outcome: { ok: true; findings: Finding[] } | { ok: false; message: string };
+}
+/** A health tick's report: recorded, or, when something is to be repaired, a health round run by the conductor. */
+export const healthReport = defineSignal<[HealthReport]>('healthReport');
 /** A switchover tells its conductor it promoted its candidate: the watch looks at the new primary from then on. */
 export const promotedSignal = defineSignal<[string]>('promoted');
 

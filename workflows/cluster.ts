@@ -5,7 +5,7 @@ import {
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { MonitorEvent } from '../activities/monitor';
 import {
-  acknowledge, addServer, changeServer, healthRound, holdCluster, operationWorkflowId, releaseCluster, promotedSignal, rejoinServer, removeServer, requestOperation, stateQuery,
+  acknowledge, addServer, changeServer, healthReport, healthRound, holdCluster, operationWorkflowId, releaseCluster, promotedSignal, rejoinServer, removeServer, requestOperation, stateQuery,
   type OperationStarted,
 } from './api';
 import { fenceReturned, watchOnce, watchTargets } from './detection';
@@ -15,7 +15,7 @@ import { trimViews } from './logic/views';
 import type { Warning } from './logic/warnings';
 import { admit, watchMayRun, watchRunsDuring } from './logic/admission';
 import { planAdd, planChange, planOperation, planRejoin, planRemove, type RequestPlan } from './logic/requests';
-import { automaticFailoverBlocked, followUp, outdated, recordOutcome, respondToDeath, type Outcome } from './logic/outcomes';
+import { answerReport, automaticFailoverBlocked, followUp, outdated, recordOutcome, respondToDeath, type Outcome } from './logic/outcomes';
 import type { ClusterState, OperationContext, OperationKind, OperationParams, RunningOperation } from './model';
 import { CLUSTER, OPERATION, PRIMARY, VIEW_ID } from './search-attributes';
 import { since } from './versions';
@@ -58,6 +58,13 @@ export async function cluster(initial: ClusterState): Promise<void> {
     ]);
     const role = metricMeter.createGauge('gtidflow_server_role', 'int', '', '0 FAULTY, 1 SPARE, 2 SECONDARY, 3 PRIMARY');
     for (const s of state.servers) role.withTags({ cluster: state.config.name, server: s.address }).set(ROLE_VALUE[s.status]);
+  };
+
+  /** The metrics of an operation that ended (a health tick's report counts as a round). */
+  const countOperation = (kind: OperationKind, ok: boolean, ms: number) => {
+    const tags = { cluster: state.config.name, outcome: ok ? 'completed' : 'failed' };
+    metricMeter.createCounter(`gtidflow_${kind}s`, '1', `${kind}s run by the conductor`).withTags(tags).add(1);
+    metricMeter.createHistogram(`gtidflow_${kind}_duration`, 'int', 'ms').withTags(tags).record(ms);
   };
 
   setHandler(stateQuery, () => state);
@@ -104,6 +111,17 @@ export async function cluster(initial: ClusterState): Promise<void> {
 
   // Only when nothing else runs or waits.
   setHandler(healthRound, () => void admitNow({ kind: 'health' }));
+  setHandler(healthReport, (report) => {
+    if (busyWith('health')) return;
+    const answer = answerReport(state, report);
+    if (answer.action === 'round') admitNow({ kind: 'health' });
+    if (answer.action !== 'record') return;
+    state = answer.state;
+    countOperation('health', report.outcome.ok, report.durationMs);
+    const next = followUp(state);
+    if (next) admitNow(next);
+    publish();
+  });
 
   setHandler(holdCluster, async ({ holder, seconds }) => {
     const granted = await condition(() => !running && !queue.length && !(heldBy() && heldBy() !== holder), '30 seconds');
@@ -216,9 +234,7 @@ export async function cluster(initial: ClusterState): Promise<void> {
     const outcome = await scope.run(() => runChild(op, context, params, () => started.set(op.id, op.workflowId)));
     running = undefined;
     const at = new Date().toISOString();
-    const tags = { cluster: state.config.name, outcome: outcome.ok ? 'completed' : 'failed' };
-    metricMeter.createCounter(`gtidflow_${op.kind}s`, '1', `${op.kind}s run by the conductor`).withTags(tags).add(1);
-    metricMeter.createHistogram(`gtidflow_${op.kind}_duration`, 'int', 'ms').withTags(tags).record(Date.parse(at) - Date.parse(op.startedAt));
+    countOperation(op.kind, outcome.ok, Date.parse(at) - Date.parse(op.startedAt));
     state = recordOutcome(state, op, outcome, at);
     if (op.kind === 'health') {
       // Only a 0.1.0 round's findings lack codes: the patch is asked for them alone, so new runs record no marker (rollback stays open).

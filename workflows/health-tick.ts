@@ -1,10 +1,32 @@
 import { getExternalWorkflowHandle, log } from '@temporalio/workflow';
-import { clusterWorkflowId, healthRound } from './api';
+import { clusterWorkflowId, healthReport, healthRound, type HealthReport } from './api';
+import { assessServers } from './operations/health';
+import { rootCauseMessage } from './errors';
+import { activity } from './steps';
+import { since } from './versions';
 
-/** Started by the cluster's Temporal Schedule: asks the conductor for a health round (it runs it when idle). */
+/**
+ * Started by the cluster's Temporal Schedule. It reads and judges every
+ * server of the recorded cluster and reports what it found to the
+ * conductor; the conductor records it, or runs a health round when
+ * something is to be repaired (only an operation changes a server). A
+ * conductor that is busy has nothing judged this time. (Before 0.3.0 it
+ * only asked the conductor for a round.)
+ */
 export async function healthTick(cluster: string): Promise<void> {
+  const conductor = getExternalWorkflowHandle(clusterWorkflowId(cluster));
   try {
-    await getExternalWorkflowHandle(clusterWorkflowId(cluster)).signal(healthRound);
+    if (!since.healthReport()) return await conductor.signal(healthRound);
+    const context = await activity('readHealthContext', `read cluster ${cluster} from its conductor`)({ cluster });
+    if (!context) return;
+    const started = Date.now();
+    let outcome: HealthReport['outcome'];
+    try {
+      outcome = { ok: true, findings: (await assessServers(context)).findings };
+    } catch (err) {
+      outcome = { ok: false, message: rootCauseMessage(err) };
+    }
+    await conductor.signal(healthReport, { viewId: context.viewId, at: new Date().toISOString(), durationMs: Date.now() - started, outcome });
   } catch (err) {
     // No conductor running (being re-registered, or gone): nothing to check this time.
     log.warn(`no health round for ${cluster}: ${(err as Error).message}`);

@@ -36,4 +36,10 @@ export const since = {
    * primary's record freezes a database or a change sets one read-write there.
    */
   databaseFreeze: () => patched('0.3.0-database-freeze'),
+  /**
+   * 0.3.0: a health tick reads and judges the servers itself and reports to
+   * the conductor, which runs a health round only to repair something
+   * (workflows/health-tick.ts): a healthy round is one execution, not two.
+   */
+  healthReport: () => patched('0.3.0-health-report'),
 };

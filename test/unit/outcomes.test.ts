@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { automaticFailoverBlocked, followUp, outdated, recordOutcome, respondToDeath } from '../../workflows/logic/outcomes';
+import { answerReport, automaticFailoverBlocked, followUp, outdated, recordOutcome, respondToDeath } from '../../workflows/logic/outcomes';
+import type { HealthReport } from '../../workflows/api';
+import type { Finding } from '../../workflows/logic/health';
 import { DEFAULT_POLICIES, type ClusterState, type OperationKind, type RunningOperation, type ServerRecord } from '../../workflows/model';
 
 const server = (address: string, status: ServerRecord['status']): ServerRecord => ({ address, status, penalty: 0, capability: 'read-write', databases: {} });
@@ -51,6 +53,27 @@ describe('recordOutcome: the recorded state after an operation', () => {
     const failed = recordOutcome(base, op('health'), { ok: false, message: 'no worker' }, AT);
     assert.deepEqual(failed.health, { at: AT, findings: [{ code: 'health-round-failed', server: 'p:1', text: 'health round failed: no worker' }] });
     assert.equal(failed.viewId, 1);
+  });
+});
+
+describe('answerReport: a health tick\'s report to the conductor', () => {
+  const lagging: Finding = { code: 'replica-lagging', server: 'r:1', text: 'lags 40 s' };
+  const unreachable: Finding = { code: 'replica-unreachable', server: 'r:2', text: 'does not answer', repair: 'mark-faulty' };
+  const report = (outcome: HealthReport['outcome'], viewId = 1): HealthReport => ({ viewId, at: AT, durationMs: 12, outcome });
+  const found = (...findings: Finding[]) => report({ ok: true, findings });
+  it('findings nothing repairs are recorded as a round\'s, with no operation, view or last operation', () => {
+    assert.deepEqual(answerReport(base, found(lagging)), { action: 'record', state: { ...base, health: { at: AT, findings: [lagging] } } });
+    assert.deepEqual(answerReport(base, found()), { action: 'record', state: { ...base, health: { at: AT, findings: [] } } });
+  });
+  it('a finding to repair, or unknown recorded primaries, asks for a health round; nothing is recorded', () => {
+    assert.deepEqual(answerReport(base, found(lagging, unreachable)), { action: 'round' });
+    assert.deepEqual(answerReport({ ...base, primaries: null }, found()), { action: 'round' });
+  });
+  it('a report on another view is ignored; servers that could not be judged are a failed round', () => {
+    assert.deepEqual(answerReport({ ...base, viewId: 2 }, found()), { action: 'ignore' });
+    assert.deepEqual(answerReport(base, report({ ok: false, message: 'no server of c answers' })), {
+      action: 'record', state: { ...base, health: { at: AT, findings: [{ code: 'health-round-failed', server: 'p:1', text: 'health round failed: no server of c answers' }] } },
+    });
   });
 });
 

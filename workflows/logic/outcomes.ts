@@ -1,3 +1,4 @@
+import type { HealthReport } from '../api';
 import type { ClusterState, OperationParams, OperationResult, RunningOperation } from '../model';
 import { recordOperation } from './views';
 import type { Warning } from './warnings';
@@ -24,6 +25,24 @@ export function recordOutcome(state: ClusterState, op: RunningOperation, outcome
 
 function statusChanged(state: ClusterState, result: OperationResult): boolean {
   return result.servers.some((s, i) => s.status !== state.servers[i].status);
+}
+
+/**
+ * What the conductor does with a health tick's report (workflows/health-tick.ts):
+ * nothing when it judged another view; a health round when something is to
+ * be repaired, or the recorded primaries are to be learned (the round does
+ * that); else the findings are recorded as a round's would be.
+ */
+export type ReportAnswer = { action: 'ignore' } | { action: 'round' } | { action: 'record'; state: ClusterState };
+
+export function answerReport(state: ClusterState, report: HealthReport): ReportAnswer {
+  if (report.viewId !== state.viewId) return { action: 'ignore' };
+  const { outcome } = report;
+  if (outcome.ok && (!state.primaries || outcome.findings.some((f) => f.repair))) return { action: 'round' };
+  const judged: Outcome = outcome.ok
+    ? { ok: true, result: { primary: state.primary, servers: state.servers, findings: outcome.findings, summary: '' } }
+    : outcome;
+  return { action: 'record', state: recordHealth(state, judged, 'health', report.at) };
 }
 
 /** A health round records its findings, and learns the primaries' origins when they were unknown. */

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ServerState, UnreachableServer } from '../../activities/server-state';
 import { sourceAddress } from '../logic/address';
+import type { Flavor } from '../logic/gtid';
 import { registeredPrimaries } from '../logic/views';
 import { assessHealth, type Finding, type HealthServer } from '../logic/health';
 import { DEFAULT_SEMI_SYNC, type OperationContext, type OperationInput, type OperationResult, type ServerRecord } from '../model';
@@ -17,24 +18,15 @@ export interface HealthResult extends OperationResult {
 const LAG_LIMIT_SECONDS = 30;
 
 /**
- * A health round (run by the conductor, started by the cluster's Temporal
- * Schedule): reads every server, repairs what is safe to repair, reports
- * the rest; an unreachable replica becomes FAULTY.
+ * A health round run by the conductor, when a check found something to
+ * repair (workflows/health-tick.ts), or asked by a 0.2.0 health tick:
+ * reads every server, repairs what is safe to repair, reports the rest; an
+ * unreachable replica becomes FAULTY.
  */
 export async function health(input: OperationInput<'health'>): Promise<HealthResult> {
   const step = trackProgress();
-  const { access, name } = input.config;
   step('reading every server');
-  const states = await readServers(input, input.servers);
-  const flavor = states.find((s): s is ServerState => s.reachable)?.flavor;
-  if (!flavor) throw ApplicationFailure.nonRetryable(`no server of ${name} answers`, 'NoServer');
-  const published = await activity('readPublishedView', `published view on ${input.primary}`)({ address: input.primary, access, cluster: name })
-    .catch(() => null);
-  const findings = assessHealth({
-    flavor, primary: input.primary, viewId: input.viewId, publishedViewId: published, lagLimitSeconds: LAG_LIMIT_SECONDS,
-    semiSync: input.config.policies.semiSync ?? DEFAULT_SEMI_SYNC,
-    servers: states.map((s) => healthServer(s, input.servers)),
-  });
+  const { states, flavor, findings } = await assessServers(input);
   let servers = input.servers;
   for (const finding of findings.filter((f) => f.repair)) {
     step(`repairing ${finding.server}: ${finding.text}`);
@@ -48,6 +40,22 @@ export async function health(input: OperationInput<'health'>): Promise<HealthRes
   const learnedPrimaries = !input.primaries && primaryState
     ? registeredPrimaries(flavor, primaryState, states.filter((s): s is ServerState => s.reachable && s !== primaryState)) : undefined;
   return { primary: input.primary, servers, findings, learnedPrimaries, summary: findings.length ? findings.map((f) => `${f.server}: ${f.text}`).join('; ') : 'healthy' };
+}
+
+/** Reads every server and judges them (logic/health): what a round finds, nothing changed. */
+export async function assessServers(input: OperationContext): Promise<{ states: (ServerState | UnreachableServer)[]; flavor: Flavor; findings: Finding[] }> {
+  const { access, name } = input.config;
+  const states = await readServers(input, input.servers);
+  const flavor = states.find((s): s is ServerState => s.reachable)?.flavor;
+  if (!flavor) throw ApplicationFailure.nonRetryable(`no server of ${name} answers`, 'NoServer');
+  const published = await activity('readPublishedView', `published view on ${input.primary}`)({ address: input.primary, access, cluster: name })
+    .catch(() => null);
+  const findings = assessHealth({
+    flavor, primary: input.primary, viewId: input.viewId, publishedViewId: published, lagLimitSeconds: LAG_LIMIT_SECONDS,
+    semiSync: input.config.policies.semiSync ?? DEFAULT_SEMI_SYNC,
+    servers: states.map((s) => healthServer(s, input.servers)),
+  });
+  return { states, flavor, findings };
 }
 
 async function repair(input: OperationContext, servers: ServerRecord[], finding: Finding): Promise<ServerRecord[]> {
