@@ -42,11 +42,12 @@ export function clusterActivities(client: Client) {
         router: state.config.router, operation: state.operation?.kind ?? null, bootstrapped: state.bootstrapped !== false,
       };
     },
-    /** What a health tick judges the servers on: the recorded cluster; null while the conductor runs an operation or bootstraps. */
-    async readHealthContext(args: { cluster: string }): Promise<OperationContext | null> {
+    /** What a health tick judges the servers on: the recorded cluster, and how many operations it ran; null while it runs one or bootstraps. */
+    async readHealthContext(args: { cluster: string }): Promise<{ context: OperationContext; operationCount: number } | null> {
       const state = await ask(args.cluster, () => conductor(args.cluster).query(stateQuery));
       if (state.operation || state.bootstrapped === false) return null;
-      return { config: state.config, viewId: state.viewId, primary: state.primary, servers: state.servers, primaries: state.primaries ?? null };
+      const context = { config: state.config, viewId: state.viewId, primary: state.primary, servers: state.servers, primaries: state.primaries ?? null };
+      return { context, operationCount: state.operationCount };
     },
     async holdCluster(args: { cluster: string; holder: string; seconds: number }): Promise<ClusterHold> {
       return ask(args.cluster, () => conductor(args.cluster).executeUpdate(holdCluster, { args: [{ holder: args.holder, seconds: args.seconds }] }));

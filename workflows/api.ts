@@ -81,6 +81,8 @@ export const healthRound = defineSignal('healthRound');
 /** What a health tick found on the servers of one view (workflows/health-tick.ts): nothing was changed. */
 export interface HealthReport {
   viewId: number;
+  /** The conductor's operation count when the servers were read: an operation since makes the report stale. */
+  operationCount: number;
   at: string;
   durationMs: number;
   /** The findings, or why the servers could not be judged. */

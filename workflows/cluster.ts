@@ -112,7 +112,8 @@ export async function cluster(initial: ClusterState): Promise<void> {
   // Only when nothing else runs or waits.
   setHandler(healthRound, () => void admitNow({ kind: 'health' }));
   setHandler(healthReport, (report) => {
-    if (busyWith('health')) return;
+    // A 0.2.0 conductor drops the signal (no handler): one replaying that history must do the same.
+    if (!since.healthReport() || busyWith('health')) return;
     const answer = answerReport(state, report);
     if (answer.action === 'round') admitNow({ kind: 'health' });
     if (answer.action !== 'record') return;

@@ -17,8 +17,9 @@ export async function healthTick(cluster: string): Promise<void> {
   const conductor = getExternalWorkflowHandle(clusterWorkflowId(cluster));
   try {
     if (!since.healthReport()) return await conductor.signal(healthRound);
-    const context = await activity('readHealthContext', `read cluster ${cluster} from its conductor`)({ cluster });
-    if (!context) return;
+    const read = await activity('readHealthContext', `read cluster ${cluster} from its conductor`)({ cluster });
+    if (!read) return;
+    const { context, operationCount } = read;
     const started = Date.now();
     let outcome: HealthReport['outcome'];
     try {
@@ -26,7 +27,7 @@ export async function healthTick(cluster: string): Promise<void> {
     } catch (err) {
       outcome = { ok: false, message: rootCauseMessage(err) };
     }
-    await conductor.signal(healthReport, { viewId: context.viewId, at: new Date().toISOString(), durationMs: Date.now() - started, outcome });
+    await conductor.signal(healthReport, { viewId: context.viewId, operationCount, at: new Date().toISOString(), durationMs: Date.now() - started, outcome });
   } catch (err) {
     // No conductor running (being re-registered, or gone): nothing to check this time.
     log.warn(`no health round for ${cluster}: ${(err as Error).message}`);

@@ -59,7 +59,7 @@ describe('recordOutcome: the recorded state after an operation', () => {
 describe('answerReport: a health tick\'s report to the conductor', () => {
   const lagging: Finding = { code: 'replica-lagging', server: 'r:1', text: 'lags 40 s' };
   const unreachable: Finding = { code: 'replica-unreachable', server: 'r:2', text: 'does not answer', repair: 'mark-faulty' };
-  const report = (outcome: HealthReport['outcome'], viewId = 1): HealthReport => ({ viewId, at: AT, durationMs: 12, outcome });
+  const report = (outcome: HealthReport['outcome'], viewId = 1): HealthReport => ({ viewId, operationCount: base.operationCount, at: AT, durationMs: 12, outcome });
   const found = (...findings: Finding[]) => report({ ok: true, findings });
   it('findings nothing repairs are recorded as a round\'s, with no operation, view or last operation', () => {
     assert.deepEqual(answerReport(base, found(lagging)), { action: 'record', state: { ...base, health: { at: AT, findings: [lagging] } } });
@@ -69,8 +69,9 @@ describe('answerReport: a health tick\'s report to the conductor', () => {
     assert.deepEqual(answerReport(base, found(lagging, unreachable)), { action: 'round' });
     assert.deepEqual(answerReport({ ...base, primaries: null }, found()), { action: 'round' });
   });
-  it('a report on another view is ignored; servers that could not be judged are a failed round', () => {
+  it('a report on another view, or read before an operation that changed no view, is ignored; servers that could not be judged are a failed round', () => {
     assert.deepEqual(answerReport({ ...base, viewId: 2 }, found()), { action: 'ignore' });
+    assert.deepEqual(answerReport({ ...base, operationCount: base.operationCount + 1 }, found()), { action: 'ignore' });
     assert.deepEqual(answerReport(base, report({ ok: false, message: 'no server of c answers' })), {
       action: 'record', state: { ...base, health: { at: AT, findings: [{ code: 'health-round-failed', server: 'p:1', text: 'health round failed: no server of c answers' }] } },
     });

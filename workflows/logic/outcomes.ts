@@ -29,14 +29,14 @@ function statusChanged(state: ClusterState, result: OperationResult): boolean {
 
 /**
  * What the conductor does with a health tick's report (workflows/health-tick.ts):
- * nothing when it judged another view; a health round when something is to
+ * nothing when it judged another view, or an operation ran since; a health round when something is to
  * be repaired, or the recorded primaries are to be learned (the round does
  * that); else the findings are recorded as a round's would be.
  */
 export type ReportAnswer = { action: 'ignore' } | { action: 'round' } | { action: 'record'; state: ClusterState };
 
 export function answerReport(state: ClusterState, report: HealthReport): ReportAnswer {
-  if (report.viewId !== state.viewId) return { action: 'ignore' };
+  if (report.viewId !== state.viewId || report.operationCount !== state.operationCount) return { action: 'ignore' };
   const { outcome } = report;
   if (outcome.ok && (!state.primaries || outcome.findings.some((f) => f.repair))) return { action: 'round' };
   const judged: Outcome = outcome.ok
