@@ -179,6 +179,7 @@ async function healthRoundNow(client: Client, cluster: string): Promise<void> {
   };
   const started = Date.now();
   let asked = await ask();
+  let askedAt = Date.now();
   let freeSince = Date.now();
   let wasBusy = false;
   for (;;) {
@@ -187,9 +188,11 @@ async function healthRoundNow(client: Client, cluster: string): Promise<void> {
     if (busy(now)) {
       wasBusy = true;
       freeSince = Date.now();
-    } else if (wasBusy) {
+    } else if (wasBusy || Date.now() - askedAt > 15_000) {
+      // Busy, or busy for less than a poll (a round asked then is dropped unseen): asked again.
       wasBusy = false;
       asked = await ask();
+      askedAt = Date.now();
     }
     if (Date.now() - freeSince > 60_000 || Date.now() - started > 300_000) {
       throw new Error(`the conductor of ${cluster} did not report within ${Date.now() - freeSince > 60_000 ? '60 s of being free' : '5 minutes'}; see ${paths.log('worker')}`);

@@ -39,8 +39,10 @@ const COPYING: ActivityOptions = {
 };
 /** Deleting a split's rows heartbeats per batch; after the flip it must finish (onPrimaryOf tries again on the primary of then). */
 const DELETING: ActivityOptions = { ...PERSISTENT, startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute' };
-/** A read of a position takes milliseconds: under the freeze, a worker that died in it is not waited for 10 s. */
-const READING: ActivityOptions = { ...QUICK, startToCloseTimeout: '3 seconds' };
+/** A read of a position takes milliseconds: under the freeze, a worker that died in it is waited for 5 s, not 10. */
+const READING: ActivityOptions = { ...QUICK, startToCloseTimeout: '5 seconds' };
+/** Cut-overs that ran past half their hold, in a row, before the move gives up and rolls back (a freeze that always takes that long). */
+const LATE_CUT_OVERS = 3;
 /** How long the cut-over may hold both clusters: freeze, final wait, flip, route, thaw. */
 const HOLD_SECONDS = 60;
 /** The last wait under the freeze: past it, writes are allowed again and the catch-up goes on. */
@@ -112,6 +114,7 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
     let channelOn: string | undefined;
     let freezeMs: number | undefined;
     let mapVersion = 0;
+    let lateCutOvers = 0;
     const freeze: FreezeSpec = { database: data.database, ...(data.tables && { tables: data.tables }), ...(data.key && { key: data.key }) };
     for (;;) {
       [src, dst] = await both();
@@ -151,6 +154,10 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
             : `the cut-over took more than half its ${HOLD_SECONDS} s hold: writes allowed again, trying again`);
         await activity('thawWrites', `thaw writes to ${what} on ${source.primary}`, FREEZING)({ address: source.primary, access: source.access, database: data.database, name: freezeName });
         await release();
+        lateCutOvers = late && reached && source.primary === src.primary ? lateCutOvers + 1 : 0;
+        if (lateCutOvers >= LATE_CUT_OVERS) {
+          throw ApplicationFailure.nonRetryable(`the cut-over took more than half its ${HOLD_SECONDS} s hold ${LATE_CUT_OVERS} times in a row (freezing ${what} is that slow)`, 'CutOverTooSlow');
+        }
         continue;
       }
       await activity('removeShardChannel', `stop ${channel} on ${dst.primary}`)({ address: dst.primary, access: dst.access, channel });
@@ -199,16 +206,17 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
   /**
    * After the flip a step must finish on a cluster's primary: when it fails
    * (that server failed over meanwhile), the primary is read again from the
-   * conductor and the step tried there, until it succeeds.
+   * conductor and the step tried there, until it succeeds; 2 s apart at
+   * first, a minute at most (a withheld failover may take an operator).
    */
   async function onPrimaryOf<T>(cluster: string, run: (facts: ClusterFacts) => Promise<T>, known?: ClusterFacts): Promise<T> {
-    for (let facts = known ?? await read(cluster); ; facts = await read(cluster)) {
+    for (let facts = known ?? await read(cluster), pause = 2; ; facts = await read(cluster), pause = Math.min(60, pause * 2)) {
       try {
         return await run(facts);
       } catch (err) {
         if (isCancellation(err)) throw err;
-        step(`${rootCauseMessage(err)}: reading ${cluster}'s primary again`);
-        await sleep('2 seconds');
+        step(`${rootCauseMessage(err)}: reading ${cluster}'s primary again in ${pause} s`);
+        await sleep(`${pause} seconds`);
       }
     }
   }
@@ -254,7 +262,7 @@ function donorOf(cluster: ClusterFacts): string {
   return cluster.servers.find((s) => s.status === 'SECONDARY')?.address ?? cluster.primary;
 }
 
-/** The waits heartbeat every second: a worker that dies in one under the freeze costs 3 s of it, not the timeout. */
+/** The waits heartbeat every second: a worker that dies in one under the freeze costs 5 s of it, not the timeout. */
 function waitOptions(seconds: number): ActivityOptions {
-  return { ...QUICK, startToCloseTimeout: `${seconds + 10} seconds`, heartbeatTimeout: '3 seconds' };
+  return { ...QUICK, startToCloseTimeout: `${seconds + 10} seconds`, heartbeatTimeout: '5 seconds' };
 }
