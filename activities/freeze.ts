@@ -3,9 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { beating } from './context';
 import type { Db } from './db/connection';
 import type { Flavor } from './db/flavor';
+import { quoted } from './db/identifier';
 import type { ServerArgs } from './server-state';
 import { withFlavor } from './with-flavor';
-import { quoted } from './db/identifier';
 
 /**
  * The write freeze: BEFORE INSERT / UPDATE / DELETE triggers that SIGNAL an
@@ -208,7 +208,6 @@ function trigger(flavor: Flavor, args: FreezeArgs, table: string, tag: EventTag,
   const name = head + [...table].slice(0, 64 - head.length).join('');
   return { name, sql: `CREATE TRIGGER ${quoted(database)}.${quoted(name)} BEFORE ${event} ON ${quoted(database)}.${quoted(table)} FOR EACH ROW ${body}` };
 }
-
 
 /** A string literal that means the same whatever the sql_mode (no backslash: refused or replaced before). */
 function literal(text: string): string {

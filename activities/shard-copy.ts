@@ -8,9 +8,9 @@ import { beating, heartbeat, onCancel, throwIfCancelled } from './context';
 import type { Access, Db } from './db/connection';
 import { resolveCredentials } from './db/credentials';
 import type { Flavor } from './db/flavor';
+import { quoted } from './db/identifier';
 import type { ServerArgs } from './server-state';
 import { withFlavor } from './with-flavor';
-import { quoted } from './db/identifier';
 
 /** A shard's data on a server: the copy a move makes, the rows a split leaves, the copy it drops. */
 

@@ -172,26 +172,21 @@ async function ensureAgent(state: SandboxState, cluster: SandboxCluster, i: numb
 async function healthRoundNow(client: Client, cluster: string): Promise<void> {
   const memo = async () => (await readMemo(client, cluster))!;
   const busy = (m: ClusterMemo) => Boolean(m.operation) || Boolean(m.hold && Date.parse(m.hold.until) > Date.now());
-  const ask = async () => {
-    const asked = (await memo()).health?.at;
-    await client.schedule.getHandle(healthScheduleId(cluster)).trigger();
-    return asked;
-  };
+  const ask = () => client.schedule.getHandle(healthScheduleId(cluster)).trigger();
   const started = Date.now();
-  let asked = await ask();
-  let askedAt = Date.now();
+  // The round recorded before this one: any other in the memo is an answer.
+  const before = (await memo()).health?.at;
   let freeSince = Date.now();
-  let wasBusy = false;
+  await ask();
+  let askedAt = Date.now();
   for (;;) {
     const now = await memo();
-    if (now.health?.at !== asked) return;
+    if (now.health?.at !== before) return;
     if (busy(now)) {
-      wasBusy = true;
       freeSince = Date.now();
-    } else if (wasBusy || Date.now() - askedAt > 15_000) {
-      // Busy, or busy for less than a poll (a round asked then is dropped unseen): asked again.
-      wasBusy = false;
-      asked = await ask();
+    } else if (freeSince > askedAt || Date.now() - askedAt > 15_000) {
+      // Busy since it was asked, or busy for less than a poll (a round asked then is dropped unseen): asked again.
+      await ask();
       askedAt = Date.now();
     }
     if (Date.now() - freeSince > 60_000 || Date.now() - started > 300_000) {

@@ -133,9 +133,8 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
       const holder = holderOf(moveId);
       const [srcHold, dstHold] = await Promise.all([src, dst].map((c) => activity('holdCluster', `hold ${c.name} for the cut-over`, PERSISTENT)({ cluster: c.name, holder, seconds: HOLD_SECONDS })));
       const heldAt = Date.now();
-      const release = () => releaseBoth(input);
       if (srcHold.primary !== src.primary || dstHold.primary !== dst.primary) {
-        await release();
+        await releaseBoth(input);
         continue;
       }
       step(`cutting over: freezing writes to ${what} on ${src.primary}`);
@@ -145,16 +144,17 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
       });
       const reached = await caughtUp(src, dst, FINAL_WAIT_SECONDS);
       const source = await read(from);
+      const failedOver = source.primary !== src.primary;
       // The flip needs half the hold still ahead (a worker that died in the cut-over costs its steps' timeouts): else the cut-over starts again.
       const late = Date.now() - heldAt > (HOLD_SECONDS * 1000) / 2;
-      if (!reached || source.primary !== src.primary || late) {
+      if (!reached || failedOver || late) {
         // Not there in time, or the source failed over meanwhile: writes go on (thawed on whichever server is its primary now), and the cut-over is tried again.
         step(!reached ? `${dst.primary} did not reach the freeze within ${FINAL_WAIT_SECONDS} s: writes allowed again, catching up`
-          : source.primary !== src.primary ? `${from} failed over to ${source.primary} during the cut-over: writes allowed again, catching up from there`
+          : failedOver ? `${from} failed over to ${source.primary} during the cut-over: writes allowed again, catching up from there`
             : `the cut-over took more than half its ${HOLD_SECONDS} s hold: writes allowed again, trying again`);
         await activity('thawWrites', `thaw writes to ${what} on ${source.primary}`, FREEZING)({ address: source.primary, access: source.access, database: data.database, name: freezeName });
-        await release();
-        lateCutOvers = late && reached && source.primary === src.primary ? lateCutOvers + 1 : 0;
+        await releaseBoth(input);
+        lateCutOvers = reached && !failedOver ? lateCutOvers + 1 : 0;
         if (lateCutOvers >= LATE_CUT_OVERS) {
           throw ApplicationFailure.nonRetryable(`the cut-over took more than half its ${HOLD_SECONDS} s hold ${LATE_CUT_OVERS} times in a row (freezing ${what} is that slow)`, 'CutOverTooSlow');
         }
@@ -176,7 +176,7 @@ export async function shardMove(input: ShardMoveInput): Promise<ShardMoveResult>
       ]);
       freezeMs = Date.now() - frozenAt;
       mapVersion = await publishedVersion;
-      await release();
+      await releaseBoth(input);
       break;
     }
     step(`writes to ${what} go to ${dst.primary} (map version ${mapVersion}); the freeze lasted ${freezeMs} ms`);
