@@ -6,6 +6,8 @@ import type { Access } from './db/connection';
 import { HeldSession } from './held-session';
 import { probeServer, type ServerState, type UnreachableServer } from './server-state';
 import { failureDetected, replicationLag } from './metrics';
+import { HEARTBEAT_SECONDS } from './replication';
+import { withFlavor } from './with-flavor';
 
 export interface MonitorArgs {
   cluster: string;
@@ -58,6 +60,7 @@ export async function monitorPrimary(args: MonitorArgs): Promise<MonitorResult> 
 async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSession): Promise<MonitorEvent> {
   let failures = 0;
   let firstFailureAt = 0;
+  const receipts = new Receipts();
   for (let round = 0; ; round++) {
     const started = Date.now();
     throwIfCancelled();
@@ -65,6 +68,7 @@ async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSessio
     const probe = (await session.probe()) ?? await probeServer({ address: args.primary, access: probeAccess });
     if (probe.reachable) {
       failures = 0;
+      receipts.forget();
       await session.hold();
       if (args.knownWarning) return { kind: 'warning-cleared' };
     } else {
@@ -73,8 +77,10 @@ async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSessio
       failureDetected(args.cluster, args.primary);
     }
     const refused = !probe.reachable && probe.refused && failures < args.threshold;
+    // Below the threshold, what each replica received is noted (not awaited): at the threshold, one that received nothing since is silent.
+    if (failures > 0 && failures < args.threshold && !refused) void replicaViews(args, probeAccess, receipts);
     if (failures >= args.threshold || refused) {
-      const verdict = refused ? await confirmRefused(args, probeAccess, failures) : await askReplicas(args, probeAccess, failures, false);
+      const verdict = refused ? await confirmRefused(args, probeAccess, failures, receipts) : await askReplicas(args, probeAccess, failures, false, receipts);
       if (verdict.verdict === 'dead') return { kind: 'primary-dead', reason: verdict.reason, detectedAfterMs: Date.now() - firstFailureAt };
       if (verdict.verdict === 'unreachable-from-manager' && args.knownWarning !== 'manager-cut-off') {
         const text = `primary ${args.primary} unreachable from the manager only: ${verdict.reason}`;
@@ -98,10 +104,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * same close a moment later, so they are asked again every few ms, for up
  * to one probe interval, until a majority lost it (safety rule 1).
  */
-async function confirmRefused(args: MonitorArgs, access: Access, failures: number): Promise<QuorumResult> {
+async function confirmRefused(args: MonitorArgs, access: Access, failures: number, receipts: Receipts): Promise<QuorumResult> {
   const deadline = Date.now() + args.intervalMs;
   for (;;) {
-    const verdict = await askReplicas(args, access, failures, true);
+    const verdict = await askReplicas(args, access, failures, true, receipts);
     if (verdict.verdict !== 'suspect' || Date.now() >= deadline) return verdict;
     heartbeat({ failures });
     await sleep(REFUSED_RETRY_MS);
@@ -129,9 +135,9 @@ async function confirmAgentReport(args: MonitorArgs & { agentReport: string }, a
     if (answered?.reachable) return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but the primary answered the manager's probe` };
     // Connected but not answering within the probe's statement timeout: a process that took a connection is not gone.
     if (!answered && Date.now() >= deadline + args.intervalMs) return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but the manager's probe hangs` };
-    const replicas = await replicaViews(args, access);
-    // The refused form of the quorum (logic/quorum.ts): a strict majority at once, no threshold.
-    const { verdict } = judgePrimary({ probeFailures: 1, threshold: Number.POSITIVE_INFINITY, refused: true, replicas, heartbeatTimeoutSeconds: Infinity });
+    const replicas = await replicaViews(args, access, new Receipts());
+    // The refused form of the quorum (logic/quorum.ts): a strict majority at once, no threshold, the IO threads alone.
+    const { verdict } = judgePrimary({ probeFailures: 1, threshold: Number.POSITIVE_INFINITY, refused: true, replicas, silenceMs: Infinity });
     if (answered && (verdict === 'dead' || Date.now() >= deadline)) {
       const witnesses = replicas.filter((r) => r.reachable);
       const tally = `${witnesses.filter((r) => !r.ioRunning).length} of ${witnesses.length} reachable replica(s) lost it`;
@@ -159,20 +165,48 @@ async function slowerChecks(args: MonitorArgs, access: Access): Promise<string |
   return undefined;
 }
 
-/** Each replica's view of the primary: lost when its IO thread is not streaming from it. */
-function replicaViews(args: MonitorArgs, access: Access): Promise<ReplicaView[]> {
-  return Promise.all(args.replicas.map(async (address) => {
-    const state = await probeServer({ address, access });
-    if (!state.reachable) return { address, reachable: false, ioRunning: false };
-    const r = state.replication;
-    const fromPrimary = r !== null && sourceAddress(r) === args.primary;
-    return { address, reachable: true, ioRunning: fromPrimary && r.ioRunning };
+/**
+ * A replica whose IO thread still counts as connected may hear nothing from
+ * a silent primary: what it received unchanged for longer than three
+ * heartbeat periods (the primary sends one every HEARTBEAT_SECONDS when it
+ * has no event to send) is the primary lost to it.
+ */
+const SILENCE_MS = 3 * HEARTBEAT_SECONDS * 1_000;
+
+/** When the watch first saw what each replica has received: unchanged since, the replica has been silent at least that long. */
+class Receipts {
+  private readonly seen = new Map<string, { progress: string; at: number }>();
+
+  silentFor(address: string, progress: string | null, now = Date.now()): number {
+    const last = this.seen.get(address);
+    if (progress !== null && last?.progress === progress) return now - last.at;
+    if (progress === null) this.seen.delete(address);
+    else this.seen.set(address, { progress, at: now });
+    return 0;
+  }
+
+  forget(): void {
+    this.seen.clear();
+  }
+}
+
+/** Each replica's view of the primary: lost when its IO thread is not streaming from it, or has received nothing for SILENCE_MS. */
+function replicaViews(args: MonitorArgs, access: Access, receipts: Receipts): Promise<ReplicaView[]> {
+  return Promise.all(args.replicas.map(async (address): Promise<ReplicaView> => {
+    try {
+      return await withFlavor(address, access, async (db, flavor) => {
+        const r = await flavor.replicationStatus(db);
+        const fromPrimary = r !== null && sourceAddress(r) === args.primary;
+        const progress = fromPrimary && flavor.receiveProgress ? await flavor.receiveProgress(db) : null;
+        return { address, reachable: true, ioRunning: fromPrimary && r.ioRunning, silentForMs: receipts.silentFor(address, progress) };
+      });
+    } catch {
+      return { address, reachable: false, ioRunning: false };
+    }
   }));
 }
 
-async function askReplicas(args: MonitorArgs, access: Access, failures: number, refused: boolean): Promise<QuorumResult> {
-  const replicas = await replicaViews(args, access);
-  // MariaDB 10.11 shows no age of the last event: a silent primary shows as an IO thread that
-  // reconnects after slave_net_timeout, which the replication heartbeat keeps to seconds.
-  return judgePrimary({ probeFailures: failures, threshold: args.threshold, refused, replicas, heartbeatTimeoutSeconds: Infinity });
+async function askReplicas(args: MonitorArgs, access: Access, failures: number, refused: boolean, receipts: Receipts): Promise<QuorumResult> {
+  const replicas = await replicaViews(args, access, receipts);
+  return judgePrimary({ probeFailures: failures, threshold: args.threshold, refused, replicas, silenceMs: SILENCE_MS });
 }

@@ -88,6 +88,15 @@ export interface Flavor {
   /** GTIDs applied by the replication SQL thread (or executed, where the flavor has one set). */
   applied(db: Db): Promise<string>;
   replicationStatus(db: Db): Promise<ReplicationStatus | null>;
+  /**
+   * Something that changes whenever the replica's IO thread receives from
+   * its source, an event or a heartbeat; unchanged for a few heartbeat
+   * periods, the source is silent to it even while the IO thread still
+   * counts as connected. Flavors that cannot say leave it out.
+   */
+  receiveProgress?(db: Db): Promise<string | null>;
+  /** The session ids of the replication IO threads (a connected one ends at once when killed); flavors without leave it out. */
+  receiverSessions?(db: Db): Promise<number[]>;
   semiSyncStatus(db: Db): Promise<SemiSyncStatus>;
   readOnly(db: Db): Promise<boolean>;
   setReadOnlyStatements(on: boolean): string[];

@@ -37,6 +37,16 @@ export const mariadb: Flavor = {
     return row ? parseMariadbReplicaRow(row) : null;
   },
 
+  // The default connection's file, position and heartbeat count (SHOW SLAVE STATUS has no heartbeat count).
+  async receiveProgress(db: Db) {
+    const row = (await db.query('SHOW ALL SLAVES STATUS')).find((r) => r.Connection_name === '');
+    return row ? `${text(row, 'Master_Log_File')}:${text(row, 'Read_Master_Log_Pos')}:${text(row, 'Slave_received_heartbeats')}` : null;
+  },
+
+  async receiverSessions(db: Db) {
+    return (await db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'")).map((r) => Number(r.ID));
+  },
+
   async semiSyncStatus(db: Db) {
     return parseMariadbSemiSync(
       variables(await db.query("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%'")),

@@ -59,7 +59,7 @@ export function serverOptions(dir: string, port: number, serverId: number, gtidD
     '--rpl-semi-sync-master-wait-point=AFTER_SYNC',
     '--rpl-semi-sync-master-timeout=10000',
     '--rpl-semi-sync-slave-enabled=1',
-    '--slave-net-timeout=2',
+    '--slave-net-timeout=10',
     '--innodb-buffer-pool-size=16M',
     '--innodb-log-file-size=16M',
     '--performance-schema=0',

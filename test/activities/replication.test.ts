@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, beforeEach, test } from 'node:test';
+import { monitorPrimary } from '../../activities/monitor';
 import { changeSource, freezeReplica, resetReplication, startReplication, stopReplication } from '../../activities/replication';
 import { setReadOnly } from '../../activities/read-only';
 import { setSemiSync } from '../../activities/semi-sync';
@@ -155,6 +156,29 @@ test('freezeReplica: a stopped applier is started before the IO thread stops, so
   assert.equal((await run(waitForGtid, { ...server(1), gtid: target, timeoutSeconds: 10 })).reached, true);
   assert.deepEqual(await appliedIds(1, 'SELECT id FROM t.frozen ORDER BY id', 2), [1, 2]);
   assert.equal((await run(freezeReplica, server(1))).changed, false);
+});
+
+test('a frozen primary: the replicas\' silence is the quorum while their IO threads still count as connected, and the freeze ends them before the primary thaws', async () => {
+  await cluster.sql(0, 'CREATE TABLE IF NOT EXISTS t.thawed (id INT PRIMARY KEY)');
+  await waitForReplicas(cluster);
+  const frozen = cluster.servers[0].pid;
+  process.kill(frozen, 'SIGSTOP');
+  try {
+    const verdict = await run(monitorPrimary, { cluster: 'replication', primary: cluster.addresses[0], replicas: cluster.addresses.slice(1), faulty: [], access: cluster.access, intervalMs: 1_000, threshold: 3 });
+    assert.equal(verdict.kind, 'primary-dead', JSON.stringify(verdict));
+    assert.match((verdict as { reason: string }).reason, /2 of 2 reachable replica\(s\) lost it/);
+    // slave_net_timeout outlasts the detection: the replicas did not drop the connection, they heard nothing on it.
+    assert.equal((await state(1)).replication?.ioRunning, true, 'replica 1 still counts as connected');
+    const result = await run(freezeReplica, server(1));
+    assert.equal(result.changed, true);
+    assert.equal(result.replication?.ioRunning || result.replication?.ioConnecting, false);
+  } finally {
+    process.kill(frozen, 'SIGCONT');
+  }
+  const received = (await state(1)).replication?.received;
+  await cluster.sql(0, 'INSERT INTO t.thawed VALUES (1)');
+  await waitForGtid({ address: cluster.addresses[2], access: cluster.access, gtid: (await state(0)).executed, timeoutSeconds: 10 });
+  assert.equal((await state(1)).replication?.received, received, 'the frozen replica received nothing from the thawed primary');
 });
 
 test('freezeReplica leaves a replica whose threads are both stopped as it is (starting it would discard its relay log)', async () => {

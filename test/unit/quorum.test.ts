@@ -2,25 +2,25 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { QuorumVerdict, ReplicaView, judgePrimary } from '../../workflows/logic/quorum';
 
-const HEARTBEAT = 10;
+const SILENCE_MS = 1_500;
 
-/** lost-io: IO thread stopped; lost-silent: no event past the heartbeat timeout; ok / ok-at-timeout: still hears the primary; down: unreachable. */
-type Shape = 'lost-io' | 'lost-silent' | 'ok' | 'ok-at-timeout' | 'down';
+/** lost-io: IO thread stopped; lost-silent: connected, but nothing received (no event, no heartbeat) past the silence; ok / ok-at-silence: still hears the primary; down: unreachable. */
+type Shape = 'lost-io' | 'lost-silent' | 'ok' | 'ok-at-silence' | 'down';
 
 function replica(shape: Shape, index: number): ReplicaView {
   const address = `r${index + 1}:3306`;
   switch (shape) {
     case 'lost-io':
-      return { address, reachable: true, ioRunning: false, secondsSinceLastEvent: 1 };
+      return { address, reachable: true, ioRunning: false, silentForMs: 100 };
     case 'lost-silent':
-      return { address, reachable: true, ioRunning: true, secondsSinceLastEvent: HEARTBEAT + 1 };
+      return { address, reachable: true, ioRunning: true, silentForMs: SILENCE_MS + 1 };
     case 'ok':
       return { address, reachable: true, ioRunning: true };
-    case 'ok-at-timeout':
-      return { address, reachable: true, ioRunning: true, secondsSinceLastEvent: HEARTBEAT };
+    case 'ok-at-silence':
+      return { address, reachable: true, ioRunning: true, silentForMs: SILENCE_MS };
     case 'down':
       // an unreachable replica is no witness, whatever it last reported
-      return { address, reachable: false, ioRunning: false, secondsSinceLastEvent: 999 };
+      return { address, reachable: false, ioRunning: false, silentForMs: 999_999 };
   }
 }
 
@@ -31,7 +31,7 @@ const cases: Array<[probeFailures: number, replicas: Shape[], verdict: QuorumVer
   [3, ['lost-io', 'lost-silent', 'ok'], 'dead', 'the primary failed 3 probe(s) in a row (threshold 3) and 2 of 3 reachable replica(s) lost it'],
   [5, ['lost-io'], 'dead', 'the primary failed 5 probe(s) in a row (threshold 3) and 1 of 1 reachable replica(s) lost it'],
   [3, ['lost-io', 'ok'], 'unreachable-from-manager', 'the primary failed 3 probe(s) in a row (threshold 3) but only 1 of 2 reachable replica(s) lost it: the manager may be cut off'],
-  [3, ['ok', 'ok', 'ok-at-timeout'], 'unreachable-from-manager', 'the primary failed 3 probe(s) in a row (threshold 3) but only 0 of 3 reachable replica(s) lost it: the manager may be cut off'],
+  [3, ['ok', 'ok', 'ok-at-silence'], 'unreachable-from-manager', 'the primary failed 3 probe(s) in a row (threshold 3) but only 0 of 3 reachable replica(s) lost it: the manager may be cut off'],
   [3, ['lost-io', 'down', 'down', 'ok'], 'unreachable-from-manager', 'the primary failed 3 probe(s) in a row (threshold 3) but only 1 of 2 reachable replica(s) lost it: the manager may be cut off'],
   [3, ['lost-silent', 'down', 'down'], 'dead', 'the primary failed 3 probe(s) in a row (threshold 3) and 1 of 1 reachable replica(s) lost it'],
   [3, ['down', 'down'], 'dead-no-witness', 'the primary failed 3 probe(s) in a row (threshold 3) and no replica is reachable to confirm it'],
@@ -41,7 +41,7 @@ const cases: Array<[probeFailures: number, replicas: Shape[], verdict: QuorumVer
 describe('judgePrimary', () => {
   for (const [probeFailures, shapes, verdict, reason] of cases) {
     it(`${probeFailures} failures, replicas [${shapes.join(', ')}] -> ${verdict}`, () => {
-      const result = judgePrimary({ probeFailures, threshold: 3, replicas: shapes.map(replica), heartbeatTimeoutSeconds: HEARTBEAT });
+      const result = judgePrimary({ probeFailures, threshold: 3, replicas: shapes.map(replica), silenceMs: SILENCE_MS });
       assert.deepEqual(result, { verdict, reason });
     });
   }
@@ -59,7 +59,7 @@ describe('judgePrimary, the primary\'s host refusing the connection (its process
   ];
   for (const [probeFailures, shapes, verdict, reason] of refusedCases) {
     it(`${probeFailures} refused, replicas [${shapes.join(', ')}] -> ${verdict}`, () => {
-      const result = judgePrimary({ probeFailures, threshold: 3, refused: true, replicas: shapes.map(replica), heartbeatTimeoutSeconds: HEARTBEAT });
+      const result = judgePrimary({ probeFailures, threshold: 3, refused: true, replicas: shapes.map(replica), silenceMs: SILENCE_MS });
       assert.deepEqual(result, { verdict, reason });
     });
   }

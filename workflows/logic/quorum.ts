@@ -1,8 +1,10 @@
 export interface ReplicaView {
   address: string;
   reachable: boolean;
+  /** Its IO thread streams from the primary (connected, not reconnecting). */
   ioRunning: boolean;
-  secondsSinceLastEvent?: number;
+  /** How long it has been seen receiving nothing from the primary, no event and no heartbeat (0: unknown). */
+  silentForMs?: number;
 }
 
 export interface QuorumInput {
@@ -16,7 +18,8 @@ export interface QuorumInput {
    */
   refused?: boolean;
   replicas: ReplicaView[];
-  heartbeatTimeoutSeconds: number;
+  /** Silence longer than this counts as lost, though the IO thread still counts as connected (a few heartbeat periods). */
+  silenceMs: number;
 }
 
 export type QuorumVerdict = 'alive' | 'suspect' | 'dead' | 'unreachable-from-manager' | 'dead-no-witness';
@@ -26,8 +29,8 @@ export interface QuorumResult {
   reason: string;
 }
 
-function hasLostPrimary(replica: ReplicaView, heartbeatTimeoutSeconds: number): boolean {
-  const silent = (replica.secondsSinceLastEvent ?? 0) > heartbeatTimeoutSeconds;
+function hasLostPrimary(replica: ReplicaView, silenceMs: number): boolean {
+  const silent = (replica.silentForMs ?? 0) > silenceMs;
   return replica.reachable && (!replica.ioRunning || silent);
 }
 
@@ -38,10 +41,10 @@ function hasLostPrimary(replica: ReplicaView, heartbeatTimeoutSeconds: number): 
  * (timeouts) only after the threshold of failed probes and that majority.
  */
 export function judgePrimary(input: QuorumInput): QuorumResult {
-  const { probeFailures, threshold, replicas, heartbeatTimeoutSeconds } = input;
+  const { probeFailures, threshold, replicas, silenceMs } = input;
   if (probeFailures <= 0) return { verdict: 'alive', reason: 'the primary answered the last probe' };
   const witnesses = replicas.filter((r) => r.reachable);
-  const lost = witnesses.filter((r) => hasLostPrimary(r, heartbeatTimeoutSeconds)).length;
+  const lost = witnesses.filter((r) => hasLostPrimary(r, silenceMs)).length;
   const majority = witnesses.length > 0 && lost * 2 > witnesses.length;
   const tally = `${lost} of ${witnesses.length} reachable replica(s) lost it`;
   if (probeFailures < threshold) {
