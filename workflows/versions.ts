@@ -42,4 +42,17 @@ export const since = {
    * (workflows/health-tick.ts): a healthy round is one execution, not two.
    */
   healthReport: () => patched('0.3.0-health-report'),
+  /**
+   * 0.3.0: a failover's read_only attempt on the old primary runs beside
+   * the replicas' apply and is waited for before the promotion, not before
+   * the apply (operations/failover.ts): a frozen primary's connect timeout
+   * no longer delays the apply.
+   */
+  fenceBesideApply: () => patched('0.3.0-fence-beside-apply'),
+  /**
+   * 0.3.0: a switchover fences the old primary in one step, fencePrimary
+   * (read_only, sessions ended, its final position), not three in a row
+   * (operations/switchover.ts): two round trips less while nobody writes.
+   */
+  fenceInOneStep: () => patched('0.3.0-fence-in-one-step'),
 };

@@ -12,8 +12,10 @@ import { activity, BEST_EFFORT, PERSISTENT, QUICK, waiting } from '../steps';
 import { sourceAddress } from '../logic/address';
 
 const APPLY_SECONDS = 60;
-/** FAULTY servers, and the old primary, are asked only if they answer at once: a hung one must not slow the failover. */
+/** FAULTY servers are asked only if they answer at once: a hung one must not slow the failover. */
 const AT_ONCE_MS = 500;
+/** The old primary, found dead, is fenced if it answers sooner still: the promotion waits for that attempt. */
+const OLD_PRIMARY_AT_ONCE_MS = 250;
 
 /**
  * Unplanned failover: fence the old primary on every path that answers,
@@ -46,11 +48,15 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
   const freeze = (address: string, connectTimeoutMs?: number) => attempt(() =>
     activity('freezeReplica', `${address} receives nothing more and applies what it received`, BEST_EFFORT)(
       { address, access: connectTimeoutMs ? { ...access, connectTimeoutMs } : access }));
+  const fenceBesideApply = since.fenceBesideApply();
+  const fenceRouter = router && activity('fenceWriter', `take ${oldPrimary} out of the writer backend`, QUICK)({ router, server: oldPrimary });
+  // A frozen primary accepts the connection and never answers: the writer backend is the fence that holds then.
+  const fenceOldPrimary = attempt(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access: { ...access, connectTimeoutMs: OLD_PRIMARY_AT_ONCE_MS }, readOnly: true })
+    .then(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access })));
+  // The old primary's fence is waited for before the promotion, not the apply: a silent one takes its whole connect timeout.
   const [, , , frozenFaulty] = await Promise.all([
-    router && activity('fenceWriter', `take ${oldPrimary} out of the writer backend`, QUICK)({ router, server: oldPrimary }),
-    // A frozen primary accepts the connection and never answers: the writer backend is the fence that holds then.
-    attempt(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access: { ...access, connectTimeoutMs: AT_ONCE_MS }, readOnly: true })
-      .then(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access }))),
+    fenceRouter,
+    fenceBesideApply ? undefined : fenceOldPrimary,
     // Safety rule 2: what a replica received is owed; a stopped applier is started to apply it.
     Promise.all(replicas.map((r) => freeze(r.address))),
     Promise.all(faulty.map((f) => freeze(f.address, AT_ONCE_MS))),
@@ -92,6 +98,7 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
     if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${winner} did not catch up to ${target} from ${source}`, 'CatchUpTimeout');
   }
 
+  await fenceOldPrimary;
   step(`promoting ${winner}`);
   const unreachable = states.filter((s) => !s.reachable).map((s) => s.address);
   const others = states.filter((s) => s.reachable && s.address !== winner && !diverged.includes(s.address) && !acknowledging.includes(s.address))
