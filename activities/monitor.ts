@@ -82,7 +82,9 @@ async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSessio
     if (failures >= args.threshold || refused) {
       const verdict = refused ? await confirmRefused(args, probeAccess, failures, receipts) : await askReplicas(args, probeAccess, failures, false, receipts);
       if (verdict.verdict === 'dead') return { kind: 'primary-dead', reason: verdict.reason, detectedAfterMs: Date.now() - firstFailureAt };
-      if (verdict.verdict === 'unreachable-from-manager' && args.knownWarning !== 'manager-cut-off') {
+      // Only once the replicas were watched long enough to have heard a heartbeat: before that, silent ones look like hearing ones.
+      const heard = receipts.watchedFor() > SILENCE_MS;
+      if (verdict.verdict === 'unreachable-from-manager' && heard && args.knownWarning !== 'manager-cut-off') {
         const text = `primary ${args.primary} unreachable from the manager only: ${verdict.reason}`;
         return { kind: 'warning', warning: { code: 'manager-cut-off', server: args.primary, text } };
       }
@@ -176,8 +178,10 @@ const SILENCE_MS = 3 * HEARTBEAT_SECONDS * 1_000;
 /** When the watch first saw what each replica has received: unchanged since, the replica has been silent at least that long. */
 class Receipts {
   private readonly seen = new Map<string, { progress: string; at: number }>();
+  private since: number | undefined;
 
   silentFor(address: string, progress: string | null, now = Date.now()): number {
+    this.since ??= now;
     const last = this.seen.get(address);
     if (progress !== null && last?.progress === progress) return now - last.at;
     if (progress === null) this.seen.delete(address);
@@ -185,8 +189,14 @@ class Receipts {
     return 0;
   }
 
+  /** How long the replicas have been watched since the primary last answered. */
+  watchedFor(now = Date.now()): number {
+    return this.since === undefined ? 0 : now - this.since;
+  }
+
   forget(): void {
     this.seen.clear();
+    this.since = undefined;
   }
 }
 
