@@ -1,6 +1,7 @@
 /** Every activity the worker registers; workflows import only the type of this module. */
 export { getServerState, probeServer } from './server-state';
 export { setReadOnly } from './read-only';
+export { fencePrimary } from './fence-primary';
 export { setSemiSync } from './semi-sync';
 export { changeSource, freezeReplica, resetReplication, startReplication, stopReplication } from './replication';
 export { waitForGtid } from './wait-for-gtid';

@@ -16,7 +16,7 @@ type Activities = typeof activities;
  * one fails saying so. The operations themselves are tested on real servers.
  */
 export type MemoryActivities = Pick<Activities,
-  | 'getServerState' | 'probeServer' | 'setReadOnly' | 'setSemiSync' | 'changeSource' | 'freezeReplica' | 'waitForGtid'
+  | 'getServerState' | 'probeServer' | 'setReadOnly' | 'fencePrimary' | 'setSemiSync' | 'changeSource' | 'freezeReplica' | 'waitForGtid'
   | 'killClientConnections' | 'promote' | 'checkJoinable' | 'checkServerConfig' | 'publishTopology' | 'fenceWriter' | 'routeWriter'
   | 'monitorPrimary'>;
 export type Step = keyof MemoryActivities;
@@ -186,6 +186,12 @@ export function memoryActivities(current: () => MemoryCluster): MemoryActivities
       const changed = server.readOnly !== readOnly;
       server.readOnly = readOnly;
       return { address, changed, readOnly };
+    },
+    async fencePrimary({ address }) {
+      const server = await at('fencePrimary', address);
+      const changed = !server.readOnly;
+      server.readOnly = true;
+      return { address, changed, killed: 0, executed: server.executed };
     },
     async setSemiSync({ address }) {
       await at('setSemiSync', address);

@@ -57,12 +57,10 @@ export async function switchover(input: OperationInput<'switchover'>): Promise<O
   try {
     step(`routing writes away from ${oldPrimary}, making it read-only and ending its client sessions`);
     const router = input.config.router;
-    await Promise.all([
-      router && activity('fenceWriter', `take ${oldPrimary} out of the writer backend`)({ router, server: oldPrimary }),
-      activity('setReadOnly', `read_only on ${oldPrimary}`)({ address: oldPrimary, access, readOnly: true }),
-    ]);
-    await activity('killClientConnections', `end client sessions on ${oldPrimary}`)({ address: oldPrimary, access });
-    const { executed } = await activity('getServerState', `final position of ${oldPrimary}`)({ address: oldPrimary, access });
+    const fenceWriter = () => (router ? activity('fenceWriter', `take ${oldPrimary} out of the writer backend`)({ router, server: oldPrimary }) : undefined);
+    const { executed } = since.fenceInOneStep()
+      ? (await Promise.all([fenceWriter(), activity('fencePrimary', `read_only on ${oldPrimary}, its client sessions ended, its final position read`)({ address: oldPrimary, access })]))[1]
+      : await fenceInSteps(input, fenceWriter);
     step(`waiting for ${candidate} to apply ${executed || 'everything'}`);
     const caughtUp = await activity('waitForGtid', `${candidate} applies ${executed}`, waiting(CATCH_UP_SECONDS))({ address: candidate, access, gtid: executed, timeoutSeconds: CATCH_UP_SECONDS });
     if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${candidate} did not apply ${executed} within ${CATCH_UP_SECONDS} s (it has ${caughtUp.executed})`, 'CatchUpTimeout');
@@ -96,6 +94,14 @@ export async function switchover(input: OperationInput<'switchover'>): Promise<O
   const candidateState = states.find((s) => s.address === candidate);
   const primaryOrigin = candidateState?.reachable ? candidateState.originId : undefined;
   return { primary: candidate, servers: after, summary: `switchover from ${oldPrimary} to ${candidate}`, primaryOrigin };
+}
+
+/** Before 0.3.0: read_only beside the router's fence, then the sessions ended, then the position read, each a step. */
+async function fenceInSteps(input: OperationContext, fenceWriter: () => Promise<unknown> | undefined): Promise<{ executed: string }> {
+  const { primary: oldPrimary, config: { access } } = input;
+  await Promise.all([fenceWriter(), activity('setReadOnly', `read_only on ${oldPrimary}`)({ address: oldPrimary, access, readOnly: true })]);
+  await activity('killClientConnections', `end client sessions on ${oldPrimary}`)({ address: oldPrimary, access });
+  return activity('getServerState', `final position of ${oldPrimary}`)({ address: oldPrimary, access });
 }
 
 /** The conductor's watch moves to the new primary now, not when the switchover ends. */
