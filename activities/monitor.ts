@@ -6,6 +6,7 @@ import type { Access } from './db/connection';
 import { HeldSession } from './held-session';
 import { probeServer, type ServerState, type UnreachableServer } from './server-state';
 import { failureDetected, replicationLag } from './metrics';
+import { Receipts } from './receipts';
 import { HEARTBEAT_SECONDS } from './replication';
 import { withFlavor } from './with-flavor';
 
@@ -60,7 +61,8 @@ export async function monitorPrimary(args: MonitorArgs): Promise<MonitorResult> 
 async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSession): Promise<MonitorEvent> {
   let failures = 0;
   let firstFailureAt = 0;
-  const receipts = new Receipts();
+  const receipts = new Receipts(SILENCE_MS);
+  let sampling: Promise<unknown> | undefined;
   for (let round = 0; ; round++) {
     const started = Date.now();
     throwIfCancelled();
@@ -78,12 +80,14 @@ async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSessio
     }
     const refused = !probe.reachable && probe.refused && failures < args.threshold;
     // Below the threshold, what each replica received is noted (not awaited): at the threshold, one that received nothing since is silent.
-    if (failures > 0 && failures < args.threshold && !refused) void replicaViews(args, probeAccess, receipts);
+    if (failures > 0 && failures < args.threshold && !refused && !sampling) {
+      sampling = replicaViews(args, probeAccess, receipts).finally(() => (sampling = undefined));
+    }
     if (failures >= args.threshold || refused) {
       const verdict = refused ? await confirmRefused(args, probeAccess, failures, receipts) : await askReplicas(args, probeAccess, failures, false, receipts);
       if (verdict.verdict === 'dead') return { kind: 'primary-dead', reason: verdict.reason, detectedAfterMs: Date.now() - firstFailureAt };
       // Only once the replicas were watched long enough to have heard a heartbeat: before that, silent ones look like hearing ones.
-      const heard = receipts.watchedFor() > SILENCE_MS;
+      const heard = receipts.watchedFor(Date.now()) > SILENCE_MS;
       if (verdict.verdict === 'unreachable-from-manager' && heard && args.knownWarning !== 'manager-cut-off') {
         const text = `primary ${args.primary} unreachable from the manager only: ${verdict.reason}`;
         return { kind: 'warning', warning: { code: 'manager-cut-off', server: args.primary, text } };
@@ -137,7 +141,7 @@ async function confirmAgentReport(args: MonitorArgs & { agentReport: string }, a
     if (answered?.reachable) return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but the primary answered the manager's probe` };
     // Connected but not answering within the probe's statement timeout: a process that took a connection is not gone.
     if (!answered && Date.now() >= deadline + args.intervalMs) return { kind: 'agent-report-unconfirmed', reason: `${args.agentReport}, but the manager's probe hangs` };
-    const replicas = await replicaViews(args, access, new Receipts());
+    const replicas = await replicaViews(args, access, new Receipts(SILENCE_MS));
     // The refused form of the quorum (logic/quorum.ts): a strict majority at once, no threshold, the IO threads alone.
     const { verdict } = judgePrimary({ probeFailures: 1, threshold: Number.POSITIVE_INFINITY, refused: true, replicas, silenceMs: Infinity });
     if (answered && (verdict === 'dead' || Date.now() >= deadline)) {
@@ -175,40 +179,18 @@ async function slowerChecks(args: MonitorArgs, access: Access): Promise<string |
  */
 const SILENCE_MS = 3 * HEARTBEAT_SECONDS * 1_000;
 
-/** When the watch first saw what each replica has received: unchanged since, the replica has been silent at least that long. */
-class Receipts {
-  private readonly seen = new Map<string, { progress: string; at: number }>();
-  private since: number | undefined;
-
-  silentFor(address: string, progress: string | null, now = Date.now()): number {
-    this.since ??= now;
-    const last = this.seen.get(address);
-    if (progress !== null && last?.progress === progress) return now - last.at;
-    if (progress === null) this.seen.delete(address);
-    else this.seen.set(address, { progress, at: now });
-    return 0;
-  }
-
-  /** How long the replicas have been watched since the primary last answered. */
-  watchedFor(now = Date.now()): number {
-    return this.since === undefined ? 0 : now - this.since;
-  }
-
-  forget(): void {
-    this.seen.clear();
-    this.since = undefined;
-  }
-}
-
 /** Each replica's view of the primary: lost when its IO thread is not streaming from it, or has received nothing for SILENCE_MS. */
 function replicaViews(args: MonitorArgs, access: Access, receipts: Receipts): Promise<ReplicaView[]> {
+  const token = receipts.begin();
   return Promise.all(args.replicas.map(async (address): Promise<ReplicaView> => {
     try {
       return await withFlavor(address, access, async (db, flavor) => {
         const r = await flavor.replicationStatus(db);
         const fromPrimary = r !== null && sourceAddress(r) === args.primary;
-        const progress = fromPrimary && flavor.receiveProgress ? await flavor.receiveProgress(db) : null;
-        return { address, reachable: true, ioRunning: fromPrimary && r.ioRunning, silentForMs: receipts.silentFor(address, progress) };
+        const sentAt = Date.now();
+        const received = fromPrimary && flavor.receiveProgress ? await flavor.receiveProgress(db) : null;
+        const read = { progress: received?.progress ?? null, heartbeatSeconds: received?.heartbeatSeconds ?? 0, sentAt, answeredAt: Date.now() };
+        return { address, reachable: true, ioRunning: fromPrimary && r.ioRunning, silentForMs: receipts.silentFor(token, address, read) };
       });
     } catch {
       return { address, reachable: false, ioRunning: false };
@@ -218,5 +200,6 @@ function replicaViews(args: MonitorArgs, access: Access, receipts: Receipts): Pr
 
 async function askReplicas(args: MonitorArgs, access: Access, failures: number, refused: boolean, receipts: Receipts): Promise<QuorumResult> {
   const replicas = await replicaViews(args, access, receipts);
-  return judgePrimary({ probeFailures: failures, threshold: args.threshold, refused, replicas, silenceMs: SILENCE_MS });
+  // The refused form is the IO threads' alone (safety rule 1's fast path): silence counts only after the threshold.
+  return judgePrimary({ probeFailures: failures, threshold: args.threshold, refused, replicas, silenceMs: refused ? Infinity : SILENCE_MS });
 }

@@ -24,8 +24,8 @@ export interface ReplicationResult extends ChangeResult {
  * hold a failover back.
  */
 export const HEARTBEAT_SECONDS = 0.5;
-export const NET_TIMEOUT_SECONDS = 2;
-export const QUIET_NET_TIMEOUT_SECONDS = 10;
+const NET_TIMEOUT_SECONDS = 2;
+const QUIET_NET_TIMEOUT_SECONDS = 10;
 const CONNECT_RETRY_SECONDS = 1;
 const SETTLE_MS = 2_000;
 
@@ -54,7 +54,8 @@ export async function startReplication(args: ServerArgs): Promise<ReplicationRes
  * error) is started before the IO thread stops: MariaDB discards the relay
  * log of a GTID replica whose threads are both stopped when it starts
  * again, so afterwards what it had received could no longer be applied.
- * The old primary is fenced first, so a running IO thread gets nothing new.
+ * The old primary is fenced beside it (on every path that answers), but a
+ * frozen one is fenced at the router only: the IO thread is stopped here.
  */
 export async function freezeReplica(args: ServerArgs): Promise<ReplicationResult> {
   return withFlavor(args.address, args.access, async (db, flavor) => {
@@ -86,12 +87,10 @@ async function killReceiver(db: Db, flavor: Flavor): Promise<void> {
   if (sessions.length !== 1) return;
   try {
     await db.query('KILL CONNECTION ?', [sessions[0]]);
-  } catch (err) {
-    // It ended between the list and the kill: the STOP after it finds it stopped.
-    if ((err as { code?: string }).code !== 'ER_NO_SUCH_THREAD') throw err;
-    return;
+    await new Promise((resolve) => setTimeout(resolve, KILL_SETTLE_MS));
+  } catch {
+    // It ended between the list and the kill, or the account may not kill it: the STOP alone, as before.
   }
-  await new Promise((resolve) => setTimeout(resolve, KILL_SETTLE_MS));
 }
 
 /**

@@ -90,11 +90,12 @@ export interface Flavor {
   replicationStatus(db: Db): Promise<ReplicationStatus | null>;
   /**
    * Something that changes whenever the replica's IO thread receives from
-   * its source, an event or a heartbeat; unchanged for a few heartbeat
-   * periods, the source is silent to it even while the IO thread still
-   * counts as connected. Flavors that cannot say leave it out.
+   * its source, an event or a heartbeat, and the heartbeat period its
+   * source was asked for: unchanged for a few periods, the source is
+   * silent to it even while the IO thread still counts as connected.
+   * Flavors that cannot say leave it out.
    */
-  receiveProgress?(db: Db): Promise<string | null>;
+  receiveProgress?(db: Db): Promise<{ progress: string; heartbeatSeconds: number } | null>;
   /** The session ids of the replication IO threads (a connected one ends at once when killed); flavors without leave it out. */
   receiverSessions?(db: Db): Promise<number[]>;
   semiSyncStatus(db: Db): Promise<SemiSyncStatus>;

@@ -37,10 +37,12 @@ export const mariadb: Flavor = {
     return row ? parseMariadbReplicaRow(row) : null;
   },
 
-  // The default connection's file, position and heartbeat count (SHOW SLAVE STATUS has no heartbeat count).
+  // The default connection's file, position and heartbeat count (SHOW SLAVE STATUS has neither the count nor the period).
   async receiveProgress(db: Db) {
     const row = (await db.query('SHOW ALL SLAVES STATUS')).find((r) => r.Connection_name === '');
-    return row ? `${text(row, 'Master_Log_File')}:${text(row, 'Read_Master_Log_Pos')}:${text(row, 'Slave_received_heartbeats')}` : null;
+    if (!row || text(row, 'Slave_received_heartbeats') === '') return null;
+    const progress = `${text(row, 'Master_Log_File')}:${text(row, 'Read_Master_Log_Pos')}:${text(row, 'Slave_received_heartbeats')}`;
+    return { progress, heartbeatSeconds: num(row, 'Slave_heartbeat_period') };
   },
 
   async receiverSessions(db: Db) {

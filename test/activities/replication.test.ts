@@ -8,6 +8,7 @@ import { getServerState } from '../../activities/server-state';
 import { waitForGtid } from '../../activities/wait-for-gtid';
 import { gtidContains } from '../../workflows/logic/gtid';
 import { activityRunner } from '../harness/activity';
+import { startTcpProxy } from '../harness/tcp-proxy';
 import { resetTopology, startTestCluster, TestCluster, waitForReplicas } from '../harness/cluster';
 
 let cluster: TestCluster;
@@ -158,7 +159,7 @@ test('freezeReplica: a stopped applier is started before the IO thread stops, so
   assert.equal((await run(freezeReplica, server(1))).changed, false);
 });
 
-test('a frozen primary: the replicas\' silence is the quorum while their IO threads still count as connected (even where the failed probes take less time than the silence), and the freeze ends them before the primary thaws', async () => {
+test('a frozen primary: the replicas\' silence is the quorum while their IO threads still count as connected (even where the failed probes take less time than the silence); the freeze ends one in well under the 2 s a STOP alone takes, and nothing from the thawed primary arrives', async () => {
   await cluster.sql(0, 'CREATE TABLE IF NOT EXISTS t.thawed (id INT PRIMARY KEY)');
   await waitForReplicas(cluster);
   const frozen = cluster.servers[0].pid;
@@ -169,7 +170,9 @@ test('a frozen primary: the replicas\' silence is the quorum while their IO thre
     assert.match((verdict as { reason: string }).reason, /2 of 2 reachable replica\(s\) lost it/);
     // slave_net_timeout outlasts the detection: the replicas did not drop the connection, they heard nothing on it.
     assert.equal((await state(1)).replication?.ioRunning, true, 'replica 1 still counts as connected');
+    const freezing = Date.now();
     const result = await run(freezeReplica, server(1));
+    assert.ok(Date.now() - freezing < 1_500, `the freeze took ${Date.now() - freezing} ms: the IO thread was stopped, not killed first`);
     assert.equal(result.changed, true);
     assert.equal(result.replication?.ioRunning || result.replication?.ioConnecting, false);
   } finally {
@@ -179,6 +182,25 @@ test('a frozen primary: the replicas\' silence is the quorum while their IO thre
   await cluster.sql(0, 'INSERT INTO t.thawed VALUES (1)');
   await waitForGtid({ address: cluster.addresses[2], access: cluster.access, gtid: (await state(0)).executed, timeoutSeconds: 10 });
   assert.equal((await state(1)).replication?.received, received, 'the frozen replica received nothing from the thawed primary');
+});
+
+test('a live, idle primary the manager alone cannot reach, its replicas asking for a heartbeat only every 30 s: not dead by their silence, the manager is cut off', async () => {
+  const heartbeat = (seconds: number) => Promise.all([1, 2].map((i) => cluster.sql(i, `STOP SLAVE; CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = ${seconds}; START SLAVE`)));
+  await heartbeat(30);
+  const proxy = await startTcpProxy(cluster.servers[0].port);
+  const via = process.env.GTIDFLOW_CONNECT_VIA;
+  process.env.GTIDFLOW_CONNECT_VIA = `${cluster.addresses[0]}=127.0.0.1:${proxy.port}`;
+  proxy.hang();
+  try {
+    const verdict = await run(monitorPrimary, { cluster: 'replication', primary: cluster.addresses[0], replicas: cluster.addresses.slice(1), faulty: [], access: cluster.access, intervalMs: 1_000, threshold: 2 });
+    assert.equal(verdict.kind, 'warning', JSON.stringify(verdict));
+    assert.match((verdict as { warning: { text: string } }).warning.text, /0 of 2 reachable replica\(s\) lost it/);
+  } finally {
+    proxy.answer();
+    if (via === undefined) delete process.env.GTIDFLOW_CONNECT_VIA;
+    else process.env.GTIDFLOW_CONNECT_VIA = via;
+    await heartbeat(0.5);
+  }
 });
 
 test('freezeReplica leaves a replica whose threads are both stopped as it is (starting it would discard its relay log)', async () => {

@@ -54,6 +54,11 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
   const fenceOldPrimary = attempt(() => activity('setReadOnly', `read_only on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access: { ...access, connectTimeoutMs: OLD_PRIMARY_AT_ONCE_MS }, readOnly: true })
     .then(() => activity('killClientConnections', `end sessions on ${oldPrimary} (if it answers)`, BEST_EFFORT)({ address: oldPrimary, access })));
   // The old primary's fence is waited for before the promotion, not the apply: a silent one takes its whole connect timeout.
+  // A refusal waits for it too: its sessions are ended even then.
+  const refuse = async (message: string, type: string): Promise<never> => {
+    await fenceOldPrimary;
+    throw ApplicationFailure.nonRetryable(message, type);
+  };
   const [, , , frozenFaulty] = await Promise.all([
     fenceRouter,
     fenceBesideApply ? undefined : fenceOldPrimary,
@@ -76,13 +81,13 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
 
   step('electing the new primary');
   const flavor = states.find((s): s is ServerState => s.reachable)?.flavor;
-  if (!flavor) throw ApplicationFailure.nonRetryable(`no replica of ${input.config.name} answers: nothing to promote`, 'NoCandidate');
+  if (!flavor) return refuse(`no replica of ${input.config.name} answers: nothing to promote`, 'NoCandidate');
   const primaries = input.primaries ?? null;
   const election = electPrimary({
     flavor, named: input.candidate, acceptLoss: input.acceptLoss,
     servers: states.map((s) => ({ ...electionServer(s, input.servers, flavor, primaries), receivingFromPrimary: acknowledging.includes(s.address) })),
   });
-  if (!election.ok) throw ApplicationFailure.nonRetryable(`failover refused: ${election.reason}`, 'NoSafeCandidate');
+  if (!election.ok) return refuse(`failover refused: ${election.reason}`, 'NoSafeCandidate');
   const winner = election.winner;
   step(election.reason);
   const diverged = election.diverged.map((d) => d.address);
@@ -95,7 +100,7 @@ export async function failover(input: OperationInput<'failover'>): Promise<Opera
     step(`catching ${winner} up from ${source}`);
     await activity('changeSource', `${winner} replicates from ${source}`, PERSISTENT)({ address: winner, access, source });
     const caughtUp = await activity('waitForGtid', `${winner} applies ${target}`, waiting(APPLY_SECONDS))({ address: winner, access, gtid: target, timeoutSeconds: APPLY_SECONDS });
-    if (!caughtUp.reached) throw ApplicationFailure.nonRetryable(`${winner} did not catch up to ${target} from ${source}`, 'CatchUpTimeout');
+    if (!caughtUp.reached) return refuse(`${winner} did not catch up to ${target} from ${source}`, 'CatchUpTimeout');
   }
 
   await fenceOldPrimary;
