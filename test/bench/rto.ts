@@ -1,8 +1,7 @@
 import { sleep } from '../../client/local/ports';
 import { runCleanups } from '../harness/cleanup';
-import type { temporal } from '@temporalio/proto';
-import { operationWorkflowId } from '../../workflows/api';
-import { conductorMemo, resetStack, startTestStack, type TestStack } from '../harness/stack';
+import { conductorMemo, resetStack, startTestStack } from '../harness/stack';
+import { operationSteps } from './steps';
 import { missingRows, report, WriterLoad } from './writer-load';
 
 /**
@@ -32,7 +31,7 @@ async function main(fault: (typeof FAULTS)[keyof typeof FAULTS]): Promise<void> 
     const first = await load.acknowledgedAfter(killedAt, 120_000);
     await load.stop();
     while ((await conductorMemo(stack)).viewId !== 2) await sleep(50);
-    const steps = await failoverSteps(stack, killedWall);
+    const steps = await operationSteps(stack, 'failover', killedWall);
     const acked = load.acknowledged();
     const lost = await missingRows(stack, acked, [0]);
     missing += lost;
@@ -43,18 +42,6 @@ async function main(fault: (typeof FAULTS)[keyof typeof FAULTS]): Promise<void> 
   report(`RTO (${fault.name} to first accepted write)`, ' ms', rto);
   console.log(`acknowledged rows missing afterwards, all runs: ${missing}`);
   await runCleanups();
-}
-
-/** When the failover started (detection) and each of its steps ended, in ms after the fault: where the time went. */
-async function failoverSteps(stack: TestStack, faultAt: number): Promise<string> {
-  const id = (await conductorMemo(stack)).lastOperation!.id;
-  const events = (await stack.temporal.client.workflow.getHandle(operationWorkflowId(stack.name, 'failover', id)).fetchHistory()).events ?? [];
-  const at = (e: temporal.api.history.v1.IHistoryEvent) => Math.round(Number(e.eventTime!.seconds) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6) - faultAt);
-  const names = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType!.name!]));
-  return [`started ${at(events[0])}`, ...events.flatMap((e) => {
-    const ended = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
-    return ended ? [`${names.get(String(ended.scheduledEventId))}${e.activityTaskCompletedEventAttributes ? '' : ' (failed)'} ${at(e)}`] : [];
-  })].join(', ');
 }
 
 const fault = FAULTS[(process.argv[2] ?? 'kill') as keyof typeof FAULTS];

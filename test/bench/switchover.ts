@@ -1,6 +1,7 @@
 import { followOperation, requestOperation } from '../../client/operations';
 import { runCleanups } from '../harness/cleanup';
 import { resetStack, startTestStack } from '../harness/stack';
+import { operationSteps } from './steps';
 import { missingRows, report, WriterLoad } from './writer-load';
 
 /**
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     const load = new WriterLoad(stack, 1);
     await new Promise((r) => setTimeout(r, 500));
     const from = load.now();
+    const requestedWall = Date.now();
     const started = await requestOperation(stack.temporal.client, stack.name, { kind: 'switchover' });
     await followOperation(stack.temporal.client, started.workflowId, () => undefined);
     const to = load.now();
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     const ids = load.acknowledged();
     lost += await missingRows(stack, ids, []);
     console.log(`run ${run + 1}: write window ${window.toFixed(0)} ms, switchover ${(to - from).toFixed(0)} ms, ${ids.length} rows acknowledged`);
+    console.log(`  ms after the request: ${await operationSteps(stack, 'switchover', requestedWall)}`);
   }
   report('switchover write window', ' ms', windows);
   report('switchover workflow duration', ' ms', durations);
