@@ -1,5 +1,6 @@
 import type { Flavor as FlavorName } from '../workflows/logic/gtid';
 import { Access, Db, withDb } from './db/connection';
+import { serverErrorCode } from './db/errors';
 import type { ReplicationStatus, SemiSyncStatus } from './db/flavor';
 import { detectFlavor } from './db/flavors';
 
@@ -66,8 +67,7 @@ export async function getServerState(args: ServerArgs): Promise<ServerState> {
 const CLOSED_BY_HOST = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST'];
 
 export function closedByHost(err: unknown): boolean {
-  const code = ((err as { details?: { code?: string }[] }).details ?? [])[0]?.code;
-  return CLOSED_BY_HOST.includes(code ?? '');
+  return CLOSED_BY_HOST.includes(serverErrorCode(err) ?? '');
 }
 
 /** The same, but an unreachable server is an answer, not a failure (inspection, detection). */

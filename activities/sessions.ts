@@ -1,5 +1,6 @@
 import type { ServerArgs } from './server-state';
 import { withDb } from './db/connection';
+import { serverErrorCode } from './db/errors';
 
 /** Threads that are not client sessions: replication, the server's own, and ours. */
 const SYSTEM_COMMANDS = ['Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker'];
@@ -22,8 +23,8 @@ export async function killClientConnections(args: ServerArgs): Promise<{ address
         await db.query('KILL CONNECTION ?', [Number(id)]);
         killed++;
       } catch (err) {
-        // The session ended by itself between the list and the kill.
-        if ((err as { code?: string }).code !== 'ER_NO_SUCH_THREAD') throw err;
+        // The session ended by itself between the list and the kill (HAProxy's fence ends the router's sessions meanwhile).
+        if (serverErrorCode(err) !== 'ER_NO_SUCH_THREAD') throw err;
       }
     }
     return { address: args.address, killed };

@@ -57,3 +57,8 @@ export function classifyServerError(err: unknown, address: string, secrets: stri
   if (NON_RETRYABLE[code]) return ApplicationFailure.nonRetryable(message, NON_RETRYABLE[code], { code });
   return ApplicationFailure.retryable(message, RETRYABLE[code] ?? 'ServerError', { code, errno: e.errno });
 }
+
+/** The server's or the socket's code of an error a Db raised (classifyServerError keeps it in the failure's details). */
+export function serverErrorCode(err: unknown): string | undefined {
+  return ((err as { details?: { code?: string }[] }).details ?? [])[0]?.code;
+}

@@ -9,6 +9,8 @@ import { promote } from '../../activities/promote';
 import { changeSource, stopReplication } from '../../activities/replication';
 import { getServerState, probeServer } from '../../activities/server-state';
 import { killClientConnections } from '../../activities/sessions';
+import { withDb } from '../../activities/db/connection';
+import { serverErrorCode } from '../../activities/db/errors';
 import { publishTopology, PublishedView } from '../../activities/topology';
 import { activityRunner } from '../harness/activity';
 import { resetTopology, startTestCluster, TestCluster, waitForReplicas } from '../harness/cluster';
@@ -40,6 +42,19 @@ test('killClientConnections ends client sessions, keeps replication; a second ru
   assert.equal((await run(killClientConnections, server(0))).killed, 0);
   const dumps = await cluster.sql(0, "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'");
   assert.equal(Number(dumps[0].n), 2);
+});
+
+test('killClientConnections: sessions ending by themselves while it kills (a router fencing beside it) are no failure', async () => {
+  // The kill of a session already gone fails with the server's ER_NO_SUCH_THREAD, kept in the classified failure.
+  const gone = await withDb(cluster.addresses[0], cluster.access, (db) => db.query('KILL CONNECTION 4000000000').then(() => undefined, (err: unknown) => err));
+  assert.equal(serverErrorCode(gone), 'ER_NO_SUCH_THREAD');
+  for (let round = 0; round < 5; round++) {
+    const sessions = await Promise.all(Array.from({ length: 30 }, () => appSession(0)));
+    for (const s of sessions) s.on('error', () => undefined);
+    const leaving = Promise.all(sessions.map((s, i) => new Promise((r) => setTimeout(r, i % 6)).then(() => s.destroy())));
+    await run(killClientConnections, server(0));
+    await leaving;
+  }
 });
 
 test('promote detaches and makes writable; twice is the same', async () => {
