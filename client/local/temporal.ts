@@ -37,6 +37,8 @@ export async function startTemporal(opts: { dbFile: string; port: number; uiPort
     '--port', String(opts.port),
     '--db-filename', opts.dbFile,
     '--log-level', 'warn',
+    // A step scheduled by a workflow task goes back with its answer, not through matching (README: Eager activities).
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
   ];
   if (opts.ui === false) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort));
