@@ -42,7 +42,7 @@ describe('the Web UI', { skip: noBrowser() }, () => {
 
   test('the switchover history shows a summary on every activity', async () => {
     // The timeline names each activity "<type> • <summary>".
-    const fenced = page.getByText(`setReadOnly • read_only on ${oldPrimary}`, { exact: true });
+    const fenced = page.getByText(`fencePrimary • ${fenceSummary(oldPrimary)}`, { exact: true });
     await fenced.waitFor();
     await page.getByText(`promote • promote ${candidate}`, { exact: true }).waitFor();
     await fenced.scrollIntoViewIfNeeded();
@@ -58,10 +58,13 @@ describe('the Web UI', { skip: noBrowser() }, () => {
     const steps = markdownUnder(page, 'Current Details');
     await steps.getByText(`done: ${candidate} is primary, ${oldPrimary} replicates from it`).waitFor();
     await steps.getByText(`promoting ${candidate}`, { exact: true }).waitFor();
-    await page.getByText(`read_only on ${oldPrimary}`, { exact: true }).waitFor();
+    await page.getByText(fenceSummary(oldPrimary), { exact: true }).waitFor();
     await screenshot(page, 'switchover-user-metadata');
   });
 });
+
+/** The summary of a switchover's fence of the old primary (workflows/operations/switchover.ts). */
+const fenceSummary = (oldPrimary: string) => `read_only on ${oldPrimary}, its client sessions ended, its final position read`;
 
 /** The Web UI renders summaries and details as markdown, each in an iframe of its own below its heading. */
 function markdownUnder(page: Page, heading: string) {
