@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { beating } from './context';
 import type { Db } from './db/connection';
 import type { Flavor } from './db/flavor';
+import { serverErrorCode } from './db/errors';
 import { quoted } from './db/identifier';
 import type { ServerArgs } from './server-state';
 import { withFlavor } from './with-flavor';
@@ -95,7 +96,7 @@ export async function freezeWrites(args: FreezeArgs): Promise<FreezeResult> {
         await db.query(t.sql, [], { timeoutMs: STATEMENT_TIMEOUT_MS });
       } catch (err) {
         // Another run of this very step created it meanwhile.
-        if (errorCode(err) !== 'ER_TRG_ALREADY_EXISTS') throw err;
+        if (serverErrorCode(err) !== 'ER_TRG_ALREADY_EXISTS') throw err;
       }
       changed = true;
     }
@@ -214,7 +215,3 @@ function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-function errorCode(err: unknown): string | undefined {
-  const details = (err as ApplicationFailure).details as { code?: string }[] | undefined;
-  return details?.[0]?.code;
-}

@@ -87,7 +87,7 @@ async function watch(args: MonitorArgs, probeAccess: Access, session: HeldSessio
       const verdict = refused ? await confirmRefused(args, probeAccess, failures, receipts) : await askReplicas(args, probeAccess, failures, false, receipts);
       if (verdict.verdict === 'dead') return { kind: 'primary-dead', reason: verdict.reason, detectedAfterMs: Date.now() - firstFailureAt };
       // Only once the replicas were watched long enough to have heard a heartbeat: before that, silent ones look like hearing ones.
-      const heard = receipts.watchedFor(Date.now()) > SILENCE_MS;
+      const heard = receipts.watchedFor(performance.now()) > SILENCE_MS;
       if (verdict.verdict === 'unreachable-from-manager' && heard && args.knownWarning !== 'manager-cut-off') {
         const text = `primary ${args.primary} unreachable from the manager only: ${verdict.reason}`;
         return { kind: 'warning', warning: { code: 'manager-cut-off', server: args.primary, text } };
@@ -187,9 +187,9 @@ function replicaViews(args: MonitorArgs, access: Access, receipts: Receipts): Pr
       return await withFlavor(address, access, async (db, flavor) => {
         const r = await flavor.replicationStatus(db);
         const fromPrimary = r !== null && sourceAddress(r) === args.primary;
-        const sentAt = Date.now();
+        const sentAt = performance.now();
         const received = fromPrimary && flavor.receiveProgress ? await flavor.receiveProgress(db) : null;
-        const read = { progress: received?.progress ?? null, heartbeatSeconds: received?.heartbeatSeconds ?? 0, sentAt, answeredAt: Date.now() };
+        const read = { progress: received?.progress ?? null, heartbeatSeconds: received?.heartbeatSeconds ?? 0, sentAt, answeredAt: performance.now() };
         return { address, reachable: true, ioRunning: fromPrimary && r.ioRunning, silentForMs: receipts.silentFor(token, address, read) };
       });
     } catch {

@@ -1,4 +1,4 @@
-/** One read of what a replica has received: a marker that moves with every event or heartbeat, and when the read was sent and answered. */
+/** One read of what a replica has received: a marker that moves with every event or heartbeat, and when the read was sent and answered (a monotonic clock: performance.now()). */
 export interface ReceiptRead {
   /** null: the flavor cannot say, or the replica does not stream from the primary. */
   progress: string | null;

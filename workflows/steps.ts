@@ -15,10 +15,16 @@ export const QUICK: ActivityOptions = {
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 5 },
 };
 
-/** One try, short: fencing a primary that is probably dead. */
+/**
+ * One try, short: fencing a primary that is probably dead. Never handed
+ * to the scheduling worker directly (eager dispatch): a step it took and
+ * died with would time out untried; from the task queue, another worker
+ * takes it.
+ */
 export const BEST_EFFORT: ActivityOptions = {
   startToCloseTimeout: '5 seconds',
   retry: { maximumAttempts: 1 },
+  allowEagerDispatch: false,
 };
 
 /** Past the point of no return a step keeps trying: the cluster must end whole. */
