@@ -75,7 +75,7 @@ export async function freezeReplica(args: ServerArgs): Promise<ReplicationResult
  * An IO thread connected to a silent source (frozen, cut off) ignores STOP
  * until the server asks it again, 2 s later (MariaDB 10.11). Killed first,
  * and stopped KILL_SETTLE_MS later, it stops in milliseconds (16 of 16
- * tries under writes with 10 or 30 ms; with no pause, about half took the
+ * tries under writes with 10 or 30 ms; with no pause, 5 of 16 took the
  * 2 s). The kill alone does not end it: it would reconnect.
  * Only the one receiver of a server: a shard move's named connection must
  * keep running, and its thread cannot be told from the default one.

@@ -1,5 +1,5 @@
 import type { ServerArgs } from './server-state';
-import { withDb } from './db/connection';
+import { withDb, type Access, type Db } from './db/connection';
 import { serverErrorCode } from './db/errors';
 
 /** Threads that are not client sessions: replication, the server's own, and ours. */
@@ -11,22 +11,25 @@ const SYSTEM_COMMANDS = ['Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO'
  * hold a transaction open (DESIGN.md, safety rule 4). Already none: no change.
  */
 export async function killClientConnections(args: ServerArgs): Promise<{ address: string; killed: number }> {
-  return withDb(args.address, args.access, async (db) => {
-    const keepUsers = ['system user', 'event_scheduler', args.access.admin.user, args.access.replication.user];
-    const sessions = await db.query(
-      'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN (?) AND COMMAND NOT IN (?)',
-      [keepUsers, SYSTEM_COMMANDS],
-    );
-    let killed = 0;
-    for (const { id } of sessions) {
-      try {
-        await db.query('KILL CONNECTION ?', [Number(id)]);
-        killed++;
-      } catch (err) {
-        // The session ended by itself between the list and the kill (HAProxy's fence ends the router's sessions meanwhile).
-        if (serverErrorCode(err) !== 'ER_NO_SUCH_THREAD') throw err;
-      }
+  return withDb(args.address, args.access, async (db) => ({ address: args.address, killed: await killClientSessions(db, args.access) }));
+}
+
+/** The same on a session already open (the switchover's one-step fence); how many it ended. */
+export async function killClientSessions(db: Db, access: Access): Promise<number> {
+  const keepUsers = ['system user', 'event_scheduler', access.admin.user, access.replication.user];
+  const sessions = await db.query(
+    'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN (?) AND COMMAND NOT IN (?)',
+    [keepUsers, SYSTEM_COMMANDS],
+  );
+  let killed = 0;
+  for (const { id } of sessions) {
+    try {
+      await db.query('KILL CONNECTION ?', [Number(id)]);
+      killed++;
+    } catch (err) {
+      // The session ended by itself between the list and the kill (HAProxy's fence ends the router's sessions meanwhile).
+      if (serverErrorCode(err) !== 'ER_NO_SUCH_THREAD') throw err;
     }
-    return { address: args.address, killed };
-  });
+  }
+  return killed;
 }
